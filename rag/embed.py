@@ -1,0 +1,93 @@
+"""Sentence embeddings: resolve the configured model, then encode queries and passages.
+
+Query/passage prefixes come from the model's own `prompts` (config_sentence_transformers.json),
+so e5's "query: "/"passage: " are applied for e5 and nothing is assumed for other models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import DEFAULT_MODEL, Settings
+
+QUERY_PROMPT_NAMES = ("query",)
+PASSAGE_PROMPT_NAMES = ("passage", "document", "corpus")
+
+
+class ModelUnavailableError(RuntimeError):
+    """The embedding model cannot be found or loaded; the message says what to do."""
+
+
+def default_model_path(settings: Settings) -> Path:
+    return Path(settings.models_dir) / DEFAULT_MODEL
+
+
+def resolve_model(settings: Settings, *, build_if_missing: bool = True) -> str:
+    """Return what to hand to `SentenceTransformer(...)`: a local folder or a hub name."""
+    if not settings.uses_default_model:
+        return settings.embed_model
+    path = default_model_path(settings)
+    if not (path / "modules.json").is_file():
+        if not build_if_missing:
+            raise ModelUnavailableError(
+                f"The default embedding model is not built at {path}. Run `rag model build`."
+            )
+        from rag.model_build import build_e5_small
+
+        build_e5_small(path)
+    return str(path)
+
+
+class Embedder:
+    """A loaded sentence-transformers model with the query/passage split made explicit."""
+
+    def __init__(self, settings: Settings, *, batch_size: int = 32) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+        name = resolve_model(settings)
+        try:
+            self.model = SentenceTransformer(name, device="cpu")
+        except OSError as exc:
+            raise ModelUnavailableError(
+                f"Cannot load embedding model {name!r}: {exc}. Without internet only local folders "
+                "work; set RAG_EMBED_MODEL to a folder, or unset it to use the built-in default "
+                "(`rag model build`)."
+            ) from exc
+        self.name = settings.embed_model
+        self.batch_size = batch_size
+        prompts = getattr(self.model, "prompts", {}) or {}
+        self.query_prompt = next((p for p in QUERY_PROMPT_NAMES if p in prompts), None)
+        self.passage_prompt = next((p for p in PASSAGE_PROMPT_NAMES if p in prompts), None)
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_sentence_embedding_dimension()
+        assert dim is not None
+        return int(dim)
+
+    def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._encode(list(texts), self.passage_prompt, show_progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self.query_prompt, False)[0]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(list(texts), self.query_prompt, False)
+
+    def _encode(self, texts: list[str], prompt_name: str | None, show_progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            prompt_name=prompt_name,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,69 @@
+"""The assembled pipeline, shared by the CLI, the app and the eval: build an index, load it, ask it.
+
+Loading the model and the index is the slow part (seconds), so one `Engine` is made per process
+and reused for every question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.answer import answer_question
+from rag.config import Settings
+from rag.embed import Embedder
+from rag.index_store import Progress, build_index, load_index
+from rag.load import LoadReport, load_folder
+from rag.records import Answer, Hit
+from rag.retrieve import FusionWeights, QueryFilters, Retriever
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    manifest: dict
+    reports: list[LoadReport]
+
+
+def build(
+    settings: Settings,
+    *,
+    docs_dir: Path | None = None,
+    index_dir: Path | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    docs_dir = Path(docs_dir or settings.docs_dir)
+    index_dir = Path(index_dir or settings.index_dir)
+    documents, reports = load_folder(docs_dir)
+    if not documents:
+        problems = "; ".join(r.message for r in reports if not r.ok) or "no supported files"
+        raise ValueError(f"No documents could be loaded from {docs_dir} ({problems}).")
+    embedder = embedder or Embedder(settings)
+    manifest = build_index(
+        documents,
+        index_dir,
+        embed=lambda texts: embedder.encode_passages(texts),
+        model_name=settings.embed_model,
+        dimension=embedder.dimension,
+        progress=progress,
+    )
+    return BuildResult(manifest, reports)
+
+
+class Engine:
+    """A loaded index and model, ready to answer questions."""
+
+    def __init__(self, settings: Settings, *, index_dir: Path | None = None, embedder: Embedder | None = None,
+                 weights: FusionWeights | None = None, need_dense: bool = True) -> None:
+        self.settings = settings
+        self.index_dir = Path(index_dir or settings.index_dir)
+        self.index = load_index(self.index_dir, expected_model=settings.embed_model)
+        self.embedder = embedder or (Embedder(settings) if need_dense else None)
+        self.retriever = Retriever(self.index, self.embedder, weights)
+
+    def search(self, question: str, *, mode: str = "hybrid", top_k: int = 10, filters: QueryFilters | None = None) -> list[Hit]:
+        return self.retriever.search(question, mode=mode, top_k=top_k, filters=filters)
+
+    def ask(self, question: str, *, mode: str = "hybrid", top_k: int = 8, filters: QueryFilters | None = None) -> Answer:
+        hits = self.search(question, mode=mode, top_k=top_k, filters=filters)
+        return answer_question(question, hits)

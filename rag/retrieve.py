@@ -1,0 +1,155 @@
+"""Retrieval: BM25 over jieba tokens, dense vectors in FAISS, fused by reciprocal rank.
+
+Queries are normalised exactly like documents (NFKC + Traditional->Simplified), so a question in
+either script finds the same passages. Regions and years named in the question boost chunks whose
+document metadata match, so 「拱墅2022年…」 prefers the 拱墅 2022 report over 滨江's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from rag.clean import normalize_query
+from rag.index_store import LoadedIndex
+from rag.records import Chunk, Hit
+from rag.tokenize import tokenize
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Defaults chosen on the eval set (eval/questions.jsonl), see README."""
+
+    bm25: float = 1.0
+    dense: float = 1.0
+    rrf_k: int = 60
+    region_boost: float = 0.5  # in units of a first-place RRF score
+    year_boost: float = 0.25
+    candidates: int = 100
+
+
+@dataclass(frozen=True)
+class QueryFilters:
+    regions: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+
+    def allows(self, chunk: Chunk) -> bool:
+        if self.regions and chunk.region not in self.regions:
+            return False
+        if self.years and not set(self.years) & set(chunk.years):
+            return False
+        if self.doc_ids and chunk.doc_id not in self.doc_ids:
+            return False
+        return True
+
+
+_YEAR_IN_QUERY = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
+
+
+def region_aliases(region: str) -> list[str]:
+    """拱墅区 -> [拱墅区, 拱墅]; 钱塘新区 -> [钱塘新区, 钱塘]; 浙江省 -> [浙江省, 浙江]."""
+    names = [region]
+    for suffix in ("新区", "区", "县", "省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区"):
+        if region.endswith(suffix) and len(region) - len(suffix) >= 2:
+            names.append(region[: -len(suffix)])
+    return names
+
+
+def mentioned_regions(query: str, known_regions: set[str]) -> set[str]:
+    return {r for r in known_regions if r and any(alias in query for alias in region_aliases(r))}
+
+
+def mentioned_years(query: str) -> set[int]:
+    return {int(y) for y in _YEAR_IN_QUERY.findall(query)}
+
+
+class Retriever:
+    def __init__(self, index: LoadedIndex, embedder=None, weights: FusionWeights | None = None) -> None:
+        from rank_bm25 import BM25Okapi
+
+        self.index = index
+        self.embedder = embedder
+        self.weights = weights or FusionWeights()
+        self.chunks = index.chunks
+        # rank_bm25 cannot take an empty corpus row; a placeholder keeps rows aligned with chunks.
+        self.bm25 = BM25Okapi([t or ["∅"] for t in index.tokens])
+        self.faiss = faiss.IndexFlatIP(index.vectors.shape[1])
+        self.faiss.add(index.vectors)
+        self.regions = {c.region for c in self.chunks if c.region}
+
+    # --- individual retrievers -------------------------------------------------------------------
+    def bm25_ranking(self, query: str, limit: int) -> list[tuple[int, float]]:
+        tokens = tokenize(query)
+        if not tokens:
+            return []
+        scores = self.bm25.get_scores(tokens)
+        order = np.argsort(-scores)[:limit]
+        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
+    def dense_ranking(self, query: str, limit: int) -> list[tuple[int, float]]:
+        if self.embedder is None:
+            raise RuntimeError("Dense retrieval needs an embedder.")
+        vector = self.embedder.encode_query(query).reshape(1, -1)
+        scores, ids = self.faiss.search(vector, min(limit, len(self.chunks)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    # --- the public entry point -------------------------------------------------------------------
+    def search(self, question: str, *, mode: str = "hybrid", top_k: int = 10, filters: QueryFilters | None = None) -> list[Hit]:
+        if mode not in MODES:
+            raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
+        query = normalize_query(question)
+        if not query.strip():
+            return []
+        w = self.weights
+        limit = max(w.candidates, top_k * 5)
+        rankings: dict[str, list[tuple[int, float]]] = {}
+        if mode in ("hybrid", "bm25"):
+            rankings["bm25"] = self.bm25_ranking(query, limit)
+        if mode in ("hybrid", "dense"):
+            rankings["dense"] = self.dense_ranking(query, limit)
+
+        fused: dict[int, float] = {}
+        per_mode: dict[int, dict[str, float]] = {}
+        for name, ranking in rankings.items():
+            weight = w.bm25 if name == "bm25" else w.dense
+            for rank, (i, score) in enumerate(ranking, start=1):
+                fused[i] = fused.get(i, 0.0) + weight / (w.rrf_k + rank)
+                per_mode.setdefault(i, {})[name] = score
+
+        regions = mentioned_regions(query, self.regions)
+        years = mentioned_years(query)
+        unit = 1.0 / (w.rrf_k + 1)
+        for i in fused:
+            chunk = self.chunks[i]
+            if regions and chunk.region in regions:
+                fused[i] += w.region_boost * unit
+            if years and set(years) & set(chunk.years):
+                fused[i] += w.year_boost * unit
+
+        ordered = sorted(fused.items(), key=lambda item: -item[1])
+        hits: list[Hit] = []
+        seen_text: set[str] = set()
+        for i, score in ordered:
+            chunk = self.chunks[i]
+            if filters and not filters.allows(chunk):
+                continue
+            key = re.sub(r"\s+", "", chunk.display_text)
+            if key in seen_text:
+                continue  # near-identical passages collapse to the best-ranked one
+            seen_text.add(key)
+            hits.append(Hit(rank=len(hits) + 1, score=score, chunk=chunk, scores=per_mode.get(i, {})))
+            if len(hits) >= top_k:
+                break
+        return hits
+
+    def neighbours(self, chunk: Chunk, before: int = 1, after: int = 1) -> list[Chunk]:
+        """The chunk with its neighbours in the same document, for "show more context"."""
+        pos = self.index.position(chunk.chunk_id)
+        lo, hi = max(0, pos - before), min(len(self.chunks), pos + after + 1)
+        return [c for c in self.chunks[lo:hi] if c.doc_id == chunk.doc_id]
