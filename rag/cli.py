@@ -186,6 +186,43 @@ def cmd_chunks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.config import PROJECT_ROOT
+    from rag.eval_run import MODES, run_eval, run_squad_benchmark, write_report
+
+    settings = _settings(args)
+    modes = MODES if args.mode == "all" else (args.mode,)
+    out_dir = Path(args.out) if args.out else PROJECT_ROOT / "eval" / "reports"
+    if args.benchmark:
+        if not args.path:
+            print("--benchmark needs --path to the SQuAD-style JSON file.", file=sys.stderr)
+            return EXIT_USER_ERROR
+        report = run_squad_benchmark(settings, Path(args.path), modes, baseline=not args.no_baseline, limit=args.limit)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / f"{args.benchmark}.json"
+        target.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(f"{report['benchmark']}: {report['paragraphs']} paragraphs, {report['questions']} questions")
+        for mode, m in report["modes"].items():
+            print(f"  {mode:7s} " + "  ".join(f"{k}={v}" for k, v in m.items()))
+        print(f"Report: {target}")
+        return 0
+    question_set = Path(args.set) if args.set else PROJECT_ROOT / "eval" / "questions.jsonl"
+    report = run_eval(
+        settings,
+        question_set=question_set,
+        docs_dir=Path(args.docs) if args.docs else settings.docs_dir,
+        index_dir=_index_dir(args, settings),
+        modes=modes,
+        baseline=not args.no_baseline,
+    )
+    paths = write_report(report, out_dir)
+    from rag.eval_run import markdown_report
+
+    print(markdown_report(report))
+    print(f"Report: {paths['md']}  chart: {paths['png']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over Chinese government documents.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -219,6 +256,18 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print the search contract JSON")
             p.add_argument("--batch", help='JSON lines file of {"id", "question"}; prints one JSON line each')
         p.set_defaults(func=func)
+
+    p = sub.add_parser("eval", help="measure retrieval quality on the eval set (or a SQuAD-style benchmark)")
+    p.add_argument("--set", help="questions JSON lines (default: eval/questions.jsonl)")
+    p.add_argument("--docs", help="documents folder the questions are about (default: seeds/)")
+    p.add_argument("--index")
+    p.add_argument("--mode", choices=("all", "hybrid", "dense", "bm25"), default="all")
+    p.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    p.add_argument("--out", help="report folder (default: eval/reports/)")
+    p.add_argument("--benchmark", choices=("drcd", "squad"), help="run a SQuAD-style benchmark instead")
+    p.add_argument("--path", help="benchmark JSON file, with --benchmark")
+    p.add_argument("--limit", type=int, help="benchmark: only the first N questions")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("chunks", help="print the chunks of one document (for debugging)")
     p.add_argument("file")
