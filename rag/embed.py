@@ -66,7 +66,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the method; keep working with 5.x too.
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dim = getter()
         assert dim is not None
         return int(dim)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rag.config import Settings
-from rag.evaluate import K_VALUES, Metrics, Question, aggregate, by_kind, load_questions, run_questions
+from rag.evaluate import K_VALUES, Question, aggregate, by_kind, load_questions, run_questions
 
 MODES = ("hybrid", "dense", "bm25")
 NAIVE = "naive"

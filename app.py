@@ -1,0 +1,125 @@
+"""Streamlit chat over the indexed documents: `streamlit run app.py`.
+
+A thin front: everything it shows comes from `rag.engine.Engine` (search and answers) and
+`rag.present` (highlighting). The model and index load once per process (st.cache_resource).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from rag.config import load_settings
+from rag.embed import ModelUnavailableError
+from rag.engine import Engine, build
+from rag.index_store import IndexUnavailableError
+from rag.present import highlight_html, section_label, terms_to_highlight, years_label
+from rag.records import Answer, Chunk
+from rag.retrieve import QueryFilters
+
+st.set_page_config(page_title="政府文件问答 rag", page_icon="📑", layout="wide")
+
+
+@st.cache_resource(show_spinner="正在加载模型和索引 Loading model and index…")
+def get_engine(index_dir: str, model: str) -> Engine:
+    settings = load_settings()
+    try:
+        return Engine(settings, index_dir=Path(index_dir))
+    except IndexUnavailableError:
+        if any(Path(index_dir).glob("build-*")):
+            raise  # an index exists but is broken: say so, never silently rebuild over it
+        build(settings, index_dir=Path(index_dir))
+        return Engine(settings, index_dir=Path(index_dir))
+
+
+def render_sources(answer_terms: list[str], citations: list[dict], engine: Engine, key: str) -> None:
+    for citation in citations:
+        chunk = Chunk.from_dict(citation["chunk"])
+        meta = " · ".join(x for x in (chunk.region, years_label(chunk.years)) if x)
+        with st.expander(f"[{citation['number']}] {chunk.title}  ({meta})", expanded=citation["number"] <= 2):
+            if label := section_label(chunk):
+                st.caption(label)
+            st.markdown(highlight_html(chunk.display_text, answer_terms), unsafe_allow_html=True)
+            if st.button("打开全文 Open document", key=f"{key}-open-{citation['number']}"):
+                st.session_state.open_document = (chunk.doc_id, chunk.start, chunk.end)
+                st.rerun()
+
+
+def render_document(engine: Engine) -> None:
+    doc_id, start, end = st.session_state.open_document
+    doc = engine.index.documents.get(doc_id)
+    if doc is None:
+        st.session_state.open_document = None
+        return
+    st.subheader(doc.title)
+    st.caption(f"{doc.region} · {years_label(doc.years)} · {doc.doc_type} · {doc.source}")
+    if st.button("← 返回对话 Back to chat"):
+        st.session_state.open_document = None
+        st.rerun()
+    import html
+
+    text = doc.display_text
+    body = (html.escape(text[:start]) + "<mark id='hit'>" + html.escape(text[start:end]) + "</mark>"
+            + html.escape(text[end:])).replace("\n", "<br>")
+    st.markdown(f"<div style='max-height:70vh;overflow:auto'>{body}</div>", unsafe_allow_html=True)
+
+
+def answer_to_message(answer: Answer) -> dict:
+    return {
+        "role": "assistant",
+        "content": answer.text,
+        "found": answer.found,
+        "question": answer.question,
+        "citations": [{"number": c.number, "chunk": c.hit.chunk.to_dict()} for c in answer.citations],
+    }
+
+
+def main() -> None:
+    settings = load_settings()
+    st.session_state.setdefault("messages", [])
+    st.session_state.setdefault("open_document", None)
+    try:
+        engine = get_engine(str(settings.index_dir), settings.embed_model)
+    except (IndexUnavailableError, ModelUnavailableError, ValueError) as exc:
+        st.error(str(exc))
+        st.stop()
+
+    with st.sidebar:
+        st.header("检索设置 Search")
+        mode = st.selectbox("检索方式 Mode", ["hybrid", "dense", "bm25"], index=0)
+        top_k = st.slider("返回段落数 Top-k", 3, 20, 8)
+        docs = engine.index.documents
+        regions = st.multiselect("地区 Region", sorted({d.region for d in docs.values() if d.region}))
+        years = st.multiselect("年份 Year", sorted({y for d in docs.values() for y in d.years}))
+        chosen_docs = st.multiselect("文档 Document", list(docs), format_func=lambda d: docs[d].title)
+        st.divider()
+        m = engine.index.manifest
+        st.caption(f"索引 Index: {m['n_documents']} 篇文档 · {m['n_chunks']} 个段落\n\n模型 Model: {m['model']}\n\n"
+                   f"构建于 Built: {m['built_at']}")
+
+    if st.session_state.open_document:
+        render_document(engine)
+        return
+
+    st.title("政府文件问答")
+    st.caption("基于区县政府工作报告、计划执行报告和任务进度表回答问题，每句答案都标注出处。")
+
+    for n, message in enumerate(st.session_state.messages):
+        with st.chat_message(message["role"]):
+            st.markdown(message["content"])
+            if message["role"] == "assistant" and message["citations"]:
+                st.markdown("**来源 Sources**" if message["found"] else "**最接近的段落 Closest passages**")
+                terms = terms_to_highlight(message["question"], message["content"])
+                render_sources(terms, message["citations"], engine, key=f"m{n}")
+
+    question = st.chat_input("输入问题，例如：拱墅2022年哪些指标未完成")
+    if question:
+        st.session_state.messages.append({"role": "user", "content": question, "citations": []})
+        filters = QueryFilters(tuple(regions), tuple(years), tuple(chosen_docs))
+        answer = engine.ask(question, mode=mode, top_k=top_k, filters=filters)
+        st.session_state.messages.append(answer_to_message(answer))
+        st.rerun()
+
+
+main()

@@ -1,0 +1,41 @@
+"""The Streamlit app driven through Streamlit's own testing API, on an index of the real seeds."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rag.config import PROJECT_ROOT
+
+
+@pytest.fixture()
+def app(seed_index, monkeypatch):
+    monkeypatch.setenv("RAG_INDEX_DIR", str(seed_index))
+    monkeypatch.setenv("RAG_EMBED_MODEL", "multilingual-e5-small")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _assistant_text(at) -> str:
+    return "\n".join(md.value for msg in at.chat_message if msg.name == "assistant" for md in msg.markdown)
+
+
+def test_question_gets_answer_with_sources(app):
+    app.chat_input[0].set_value("余杭区2021年地区生产总值是多少").run()
+    assert not app.exception
+    text = _assistant_text(app)
+    assert "2502.2" in text and "[1]" in text
+    assert any(e.label.startswith("[1]") for e in app.expander)
+    assert "余杭" in app.expander[0].label
+
+
+def test_unanswerable_question_says_so(app):
+    app.chat_input[0].set_value("西湖区2022年财政收入是多少").run()
+    assert "未在文档中找到" in _assistant_text(app)
+
+
+def test_sidebar_shows_index_status(app):
+    captions = " ".join(c.value for c in app.sidebar.caption)
+    assert "5 篇文档" in captions
