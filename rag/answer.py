@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from rag.clean import normalize_query
+from rag.query import parse_query
 from rag.records import Answer, Citation, Hit
-from rag.retrieve import mentioned_years
 from rag.tokenize import tokenize
 
 NOT_FOUND = "未在文档中找到"
@@ -58,7 +58,7 @@ def pick_sentences(question: str, hits: list[Hit], *, max_hits: int = 5, max_sen
     if not terms:
         return []
     wants_number = bool(_ASKS_NUMBER.search(question))
-    years = {str(y) for y in mentioned_years(normalize_query(question))}
+    years = {str(y) for y in parse_query(question).years}
     picked: list[Sentence] = []
     for hit in hits[:max_hits]:
         context = hit.chunk.section + " " + hit.chunk.region

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 
 import faiss
-import numpy as np
 
-from rag.clean import normalize_query
+from rag.bm25 import SparseBM25
 from rag.index_store import LoadedIndex
+from rag.query import ParsedQuery, parse_query
 from rag.records import Chunk, Hit
 from rag.tokenize import tokenize
 
@@ -49,48 +49,27 @@ class QueryFilters:
         return True
 
 
-_YEAR_IN_QUERY = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
-
-
-def region_aliases(region: str) -> list[str]:
-    """拱墅区 -> [拱墅区, 拱墅]; 钱塘新区 -> [钱塘新区, 钱塘]; 浙江省 -> [浙江省, 浙江]."""
-    names = [region]
-    for suffix in ("新区", "区", "县", "省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区"):
-        if region.endswith(suffix) and len(region) - len(suffix) >= 2:
-            names.append(region[: -len(suffix)])
-    return names
-
-
-def mentioned_regions(query: str, known_regions: set[str]) -> set[str]:
-    return {r for r in known_regions if r and any(alias in query for alias in region_aliases(r))}
-
-
-def mentioned_years(query: str) -> set[int]:
-    return {int(y) for y in _YEAR_IN_QUERY.findall(query)}
-
-
 class Retriever:
     def __init__(self, index: LoadedIndex, embedder=None, weights: FusionWeights | None = None) -> None:
-        from rank_bm25 import BM25Okapi
-
         self.index = index
         self.embedder = embedder
         self.weights = weights or FusionWeights()
         self.chunks = index.chunks
-        # rank_bm25 cannot take an empty corpus row; a placeholder keeps rows aligned with chunks.
-        self.bm25 = BM25Okapi([t or ["∅"] for t in index.tokens])
+        # A placeholder token keeps empty rows aligned with chunks (as rank-bm25 needs them non-empty).
+        self.bm25 = SparseBM25([t or ["∅"] for t in index.tokens])
         self.faiss = faiss.IndexFlatIP(index.vectors.shape[1])
         self.faiss.add(index.vectors)
         self.regions = {c.region for c in self.chunks if c.region}
+
+    def parse(self, question: str) -> ParsedQuery:
+        return parse_query(question, self.regions)
 
     # --- individual retrievers -------------------------------------------------------------------
     def bm25_ranking(self, query: str, limit: int) -> list[tuple[int, float]]:
         tokens = tokenize(query)
         if not tokens:
             return []
-        scores = self.bm25.get_scores(tokens)
-        order = np.argsort(-scores)[:limit]
-        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+        return self.bm25.top(tokens, limit)
 
     def dense_ranking(self, query: str, limit: int) -> list[tuple[int, float]]:
         if self.embedder is None:
@@ -103,16 +82,16 @@ class Retriever:
     def search(self, question: str, *, mode: str = "hybrid", top_k: int = 10, filters: QueryFilters | None = None) -> list[Hit]:
         if mode not in MODES:
             raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
-        query = normalize_query(question)
-        if not query.strip():
+        query = self.parse(question)
+        if not query.text.strip():
             return []
         w = self.weights
         limit = max(w.candidates, top_k * 5)
         rankings: dict[str, list[tuple[int, float]]] = {}
         if mode in ("hybrid", "bm25"):
-            rankings["bm25"] = self.bm25_ranking(query, limit)
+            rankings["bm25"] = self.bm25_ranking(query.bm25_text, limit)
         if mode in ("hybrid", "dense"):
-            rankings["dense"] = self.dense_ranking(query, limit)
+            rankings["dense"] = self.dense_ranking(query.text, limit)
 
         fused: dict[int, float] = {}
         per_mode: dict[int, dict[str, float]] = {}
@@ -122,14 +101,13 @@ class Retriever:
                 fused[i] = fused.get(i, 0.0) + weight / (w.rrf_k + rank)
                 per_mode.setdefault(i, {})[name] = score
 
-        regions = mentioned_regions(query, self.regions)
-        years = mentioned_years(query)
+        regions, years = query.regions, query.years
         unit = 1.0 / (w.rrf_k + 1)
         for i in fused:
             chunk = self.chunks[i]
             if regions and chunk.region in regions:
                 fused[i] += w.region_boost * unit
-            if years and set(years) & set(chunk.years):
+            if years and years & set(chunk.years):
                 fused[i] += w.year_boost * unit
 
         ordered = sorted(fused.items(), key=lambda item: -item[1])

@@ -1,0 +1,76 @@
+"""Query understanding: normalise a question and read what it says about place, time and terms.
+
+- normalised exactly like documents (NFKC + Traditional->Simplified);
+- two-digit years written the colloquial way (「21年」) become four digits (「2021年」);
+- abbreviations users type (GDP, 社零, 规上工业) are expanded to the names reports use, for BM25;
+- regions and years named in the question are extracted for boosting and for the answer layer.
+
+The abbreviation table is hand-written for Chinese government reports; no library has it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.clean import normalize_query
+
+# user's word -> what the reports write (added to the BM25 query, the original stays)
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "gdp": ("地区生产总值",),
+    "生产总值": ("地区生产总值",),
+    "经济总量": ("地区生产总值",),
+    "社零": ("社会消费品零售总额",),
+    "消费品零售": ("社会消费品零售总额",),
+    "规上工业": ("规上工业增加值",),
+    "规模以上工业": ("规上工业增加值",),
+    "固投": ("固定资产投资",),
+    "外资": ("实际利用外资",),
+    "财政收入": ("一般公共预算收入", "财政总收入"),
+    "研发": ("R&D",),
+    "r&d": ("研发",),
+    "增速": ("增长",),
+    "涨了": ("增长",),
+    "牵头": ("牵头单位",),
+    "负责": ("牵头单位",),
+    "上市公司": ("上市企业",),
+    "实事": ("民生实事",),
+    "就业": ("新增城镇就业",),
+    "人口": ("常住人口",),
+    "收入": ("人均可支配收入",),
+}
+
+_TWO_DIGIT_YEAR = re.compile(r"(?<![\d.])([0-4]\d)(?=年)")
+_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
+
+
+def expand_two_digit_years(text: str) -> str:
+    """「21年」 -> 「2021年」; 「2021年」 and 「100年」 are left alone."""
+    return _TWO_DIGIT_YEAR.sub(lambda m: f"20{m.group(1)}", text)
+
+
+def region_aliases(region: str) -> list[str]:
+    """拱墅区 -> [拱墅区, 拱墅]; 钱塘新区 -> [钱塘新区, 钱塘]; 浙江省 -> [浙江省, 浙江]."""
+    names = [region]
+    for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "新区", "区", "县", "省", "市"):
+        if region.endswith(suffix) and len(region) - len(suffix) >= 2:
+            names.append(region[: -len(suffix)])
+            break
+    return names
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str  # normalised question
+    bm25_text: str  # with abbreviations expanded
+    regions: frozenset[str]
+    years: frozenset[int]
+
+
+def parse_query(question: str, known_regions: set[str] | frozenset[str] = frozenset()) -> ParsedQuery:
+    text = expand_two_digit_years(normalize_query(question))
+    lowered = text.lower()
+    extra = [full for short, fulls in ABBREVIATIONS.items() if short in lowered for full in fulls if full not in text]
+    regions = frozenset(r for r in known_regions if r and any(alias in text for alias in region_aliases(r)))
+    years = frozenset(int(y) for y in _YEAR.findall(text))
+    return ParsedQuery(text, " ".join([text, *extra]), regions, years)
