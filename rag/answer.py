@@ -72,9 +72,11 @@ def pick_sentences(question: str, hits: list[Hit], *, max_hits: int = 5, max_sen
                 continue
             if years and not any(y in search or y in context or int(y) in hit.chunk.years for y in years):
                 continue
-            score = coverage + 0.2 / hit.rank
+            score = coverage + 0.2 / hit.rank + (0.3 if years and any(y in search for y in years) else 0.0)
             picked.append(Sentence(hit, display, score))
     picked.sort(key=lambda s: -s.score)
+    if picked:  # keep only sentences nearly as good as the best: an answer, not a reading list
+        picked = [s for s in picked if s.score >= 0.75 * picked[0].score]
     unique: list[Sentence] = []
     for sentence in picked:
         if all(sentence.display not in other.display and other.display not in sentence.display for other in unique):

@@ -67,3 +67,20 @@ def years_label(years: Iterable[int]) -> str:
     if not years:
         return ""
     return f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
+
+
+def table_row_cells(chunk: Chunk) -> dict[str, str] | None:
+    """A table-row chunk read back into {header: value}, for rendering as a small table.
+
+    Row chunks are displayed as `表头: 值 | 表头: 值 …` (see rag/chunk.py); other chunks give None.
+    """
+    if "row" not in chunk.kind:
+        return None
+    cells: dict[str, str] = {}
+    for part in re.split(r"\s*[|；]\s*", chunk.display_text):
+        header, sep, value = part.partition(": ")
+        if not sep:
+            header, sep, value = part.partition("：")
+        if sep and header.strip():
+            cells[header.strip()] = value.strip()
+    return cells if len(cells) >= 2 else None
