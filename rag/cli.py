@@ -223,6 +223,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rag.bench import format_report, main_bench
+    from rag.config import PROJECT_ROOT
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    out_dir = Path(args.out) if args.out else PROJECT_ROOT / "eval" / "reports"
+    report = main_bench(_settings(args), Path(args.corpus) if args.corpus else None, sizes, args.embed_sample, out_dir,
+                        backend=args.backend)
+    print(format_report(report))
+    print(f"Report: {out_dir / 'bench.json'}  chart: {out_dir / 'bench.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over Chinese government documents.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -268,6 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", help="benchmark JSON file, with --benchmark")
     p.add_argument("--limit", type=int, help="benchmark: only the first N questions")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="measure build throughput, query latency and memory, up to 1M chunks")
+    p.add_argument("--corpus", help="folder of the 134-report corpus (gov_work_reports) to load, clean and chunk")
+    p.add_argument("--sizes", default="10000,100000,1000000", help="index sizes for the latency curve")
+    p.add_argument("--embed-sample", type=int, default=256, help="corpus chunks to embed for the throughput figure")
+    p.add_argument("--backend", choices=("torch", "onnx-int8"), help="embedding backend to measure")
+    p.add_argument("--out", help="report folder (default: eval/reports/)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("chunks", help="print the chunks of one document (for debugging)")
     p.add_argument("file")

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 import faiss
+import numpy as np
 
 from rag.bm25 import SparseBM25
 from rag.index_store import LoadedIndex
@@ -49,6 +50,30 @@ class QueryFilters:
         return True
 
 
+# Up to this many chunks exact search is fast enough (one query: ~16 ms at 50k x 384 on 2 cores,
+# ~97 ms at 300k); above it an IVF index answers in about a millisecond, its recall@10 against
+# exact search measured by `rag bench`.
+EXACT_SEARCH_MAX = 50_000
+
+
+def dense_index(vectors: np.ndarray, exact_max: int = EXACT_SEARCH_MAX, nprobe: int = 24) -> faiss.Index:
+    """Exact inner-product search for small corpora, IVF above `exact_max` vectors."""
+    n, dim = vectors.shape
+    if n <= exact_max:
+        index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        return index
+    nlist = int(4 * np.sqrt(n))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    sample = vectors[rng.choice(n, size=min(n, nlist * 40), replace=False)]
+    index.train(sample)
+    index.add(vectors)
+    index.nprobe = nprobe
+    return index
+
+
 class Retriever:
     def __init__(self, index: LoadedIndex, embedder=None, weights: FusionWeights | None = None) -> None:
         self.index = index
@@ -57,8 +82,7 @@ class Retriever:
         self.chunks = index.chunks
         # A placeholder token keeps empty rows aligned with chunks (as rank-bm25 needs them non-empty).
         self.bm25 = SparseBM25([t or ["∅"] for t in index.tokens])
-        self.faiss = faiss.IndexFlatIP(index.vectors.shape[1])
-        self.faiss.add(index.vectors)
+        self.faiss = dense_index(index.vectors)
         self.regions = {c.region for c in self.chunks if c.region}
 
     def parse(self, question: str) -> ParsedQuery:
