@@ -98,15 +98,48 @@ def live_build(index_dir: Path) -> Path | None:
     return Path(index_dir) / name if name else None
 
 
-def _previous_vectors(index_dir: Path, model: str, dimension: int) -> dict[str, np.ndarray]:
-    """Embeddings of the live build, keyed by embedded text, when it used the same model."""
+_PIPELINE_SOURCES = ("chunk.py", "tables.py", "tokenize.py", "data/userdict.txt")
+
+
+def pipeline_fingerprint() -> str:
+    """Hash of the code and data that turn a document into chunks and tokens.
+
+    Chunks of an unchanged document are reused from the previous build only when this matches, so
+    a new chunker or dictionary never leaves stale chunks behind.
+    """
+    digest = hashlib.sha1()
+    root = Path(__file__).parent
+    for name in _PIPELINE_SOURCES:
+        path = root / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class _Previous:
+    """What a new build may reuse from the live one."""
+
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # embedded text -> vector
+    chunks: dict[str, tuple[list[Chunk], list[list[str]]]] = field(default_factory=dict)  # content hash -> rows
+
+
+def _previous_build(index_dir: Path, model: str, dimension: int) -> _Previous:
     try:
         old = load_index(index_dir, expected_model=model, verify=False)
     except IndexUnavailableError:
-        return {}
-    if old.vectors.shape[1] != dimension:
-        return {}
-    return {text_key(c.search_text): old.vectors[i] for i, c in enumerate(old.chunks)}
+        return _Previous()
+    previous = _Previous()
+    if old.vectors.shape[1] == dimension:
+        previous.vectors = {text_key(c.search_text): old.vectors[i] for i, c in enumerate(old.chunks)}
+    if old.manifest.get("pipeline") == pipeline_fingerprint():
+        for i, chunk in enumerate(old.chunks):
+            doc = old.documents.get(chunk.doc_id)
+            if doc is not None:
+                rows = previous.chunks.setdefault(f"{doc.doc_id}:{doc.content_hash}:{doc.title}:{doc.region}", ([], []))
+                rows[0].append(chunk)
+                rows[1].append(old.tokens[i])
+    return previous
 
 
 def build_index(
@@ -128,14 +161,23 @@ def build_index(
 
     started = time.perf_counter()
     report("切分文档 chunking", 0.0)
+    previous = _previous_build(index_dir, model_name, dimension)
     chunks: list[Chunk] = []
+    tokens: list[list[str]] = []
     for doc in documents:
-        chunks.extend(chunk_document(doc))
-    tokens = [tokenize(c.search_text) for c in chunks]
+        key = f"{doc.doc_id}:{doc.content_hash}:{doc.title}:{doc.region}"
+        if key in previous.chunks and tuple(previous.chunks[key][0][0].years) == doc.years:
+            old_chunks, old_tokens = previous.chunks[key]
+            chunks.extend(old_chunks)
+            tokens.extend(old_tokens)
+            continue
+        new_chunks = chunk_document(doc)
+        chunks.extend(new_chunks)
+        tokens.extend(tokenize(c.search_text) for c in new_chunks)
     timings["chunk_and_tokenize_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    cached = _previous_vectors(index_dir, model_name, dimension)
+    cached = previous.vectors
     vectors = np.zeros((len(chunks), dimension), dtype=np.float32)
     todo = [i for i, c in enumerate(chunks) if text_key(c.search_text) not in cached]
     for i, c in enumerate(chunks):
@@ -151,7 +193,7 @@ def build_index(
 
     started = time.perf_counter()
     report("写入索引 writing", 0.95)
-    build_name = f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    build_name = f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(3).hex()}"
     staging = index_dir / f".staging-{build_name}"
     staging.mkdir()
     try:
@@ -161,6 +203,7 @@ def build_index(
         _write_jsonl(staging / "bm25_tokens.jsonl", [{"t": t} for t in tokens])
         manifest = {
             "format_version": FORMAT_VERSION,
+            "pipeline": pipeline_fingerprint(),
             "model": model_name,
             "dimension": dimension,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
