@@ -66,4 +66,4 @@ class Engine:
 
     def ask(self, question: str, *, mode: str = "hybrid", top_k: int = 8, filters: QueryFilters | None = None) -> Answer:
         hits = self.search(question, mode=mode, top_k=top_k, filters=filters)
-        return answer_question(question, hits)
+        return answer_question(question, hits, frozenset(self.retriever.regions))

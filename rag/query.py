@@ -59,12 +59,33 @@ def region_aliases(region: str) -> list[str]:
     return names
 
 
+# Hangzhou's districts and counties, the places our users ask about most; any other
+# 「…区/县/市」 in a question is recognised by its suffix.
+KNOWN_PLACES = ("上城", "下城", "江干", "拱墅", "西湖", "滨江", "萧山", "余杭", "临平", "钱塘", "富阳", "临安",
+                "桐庐", "淳安", "建德")
+_PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:新区|区|县)(?![\u4e00-\u9fff]{0,1}(?:域|划|级|委|政府))")
+# Zones and generic words that end like a place name but name no district of their own.
+_NOT_PLACES = {"全区", "本区", "城区", "园区", "社区", "景区", "辖区", "新区", "示范区", "先行区", "开发区", "地区",
+               "高新区", "经开区", "自贸区", "保税区", "综保区", "试验区", "功能区", "片区", "街区", "校区", "老城区"}
+
+
+def mentioned_places(text: str) -> set[str]:
+    """Place names in a question: known districts, or words ending in 区/县/新区 (地区 excluded)."""
+    places = {p for p in KNOWN_PLACES if p in text}
+    for match in _PLACE.finditer(text):
+        name = match.group(0)
+        if name not in _NOT_PLACES and not any(name.endswith(x) for x in _NOT_PLACES if x != "新区"):
+            places.add(match.group(1))
+    return places
+
+
 @dataclass(frozen=True)
 class ParsedQuery:
     text: str  # normalised question
     bm25_text: str  # with abbreviations expanded
-    regions: frozenset[str]
+    regions: frozenset[str]  # regions of the index the question names
     years: frozenset[int]
+    unknown_places: frozenset[str] = frozenset()  # places named that no indexed document covers
 
 
 def parse_query(question: str, known_regions: set[str] | frozenset[str] = frozenset()) -> ParsedQuery:
@@ -73,4 +94,6 @@ def parse_query(question: str, known_regions: set[str] | frozenset[str] = frozen
     extra = [full for short, fulls in ABBREVIATIONS.items() if short in lowered for full in fulls if full not in text]
     regions = frozenset(r for r in known_regions if r and any(alias in text for alias in region_aliases(r)))
     years = frozenset(int(y) for y in _YEAR.findall(text))
-    return ParsedQuery(text, " ".join([text, *extra]), regions, years)
+    covered = {alias for r in known_regions for alias in region_aliases(r)}
+    unknown = frozenset(p for p in mentioned_places(text) if not any(p in c or c in p for c in covered))
+    return ParsedQuery(text, " ".join([text, *extra]), regions, years, unknown if known_regions else frozenset())

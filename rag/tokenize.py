@@ -43,6 +43,10 @@ def tokenize(text: str) -> list[str]:
         tokens.extend(_words(text[pos : match.start()]))
         tokens.append(match.group(0))
         pos = match.end()
+        # 「2021年老旧小区」: the 年/月/日 belongs to the number; left in the text, jieba would glue it
+        # to the next word (年老, 年省) and lose both.
+        if pos < len(text) and text[pos] in "年月日":
+            pos += 1
     tokens.extend(_words(text[pos:]))
     return tokens
 
