@@ -1,27 +1,34 @@
 """Loading: files on disk -> raw text -> `Document`.
 
-Each format has one reader (bytes -> raw text). Decoding is explicit: UTF-8 (with or without BOM),
-GB18030 (a superset of GBK) and Big5 are tried in order and the first that decodes cleanly *and*
-reads as Chinese wins; a file that decodes to nothing sensible is reported, never indexed.
+Each format has one reader in `rag.formats` (.txt/.md in UTF-8, GB18030/GBK or Big5, .docx, .pdf,
+.html/.htm, .csv). A file that cannot be read, or decodes to garbage, is reported and skipped; the
+rest of the folder still loads. Near-duplicate documents are reported, not dropped: the user
+decides which copy to keep.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.clean import clean_display_text, looks_traditional, to_search_text
+from rag.formats import READERS, Extracted, LoadError, decode_text
 from rag.metadata import infer_metadata, read_manifest
 from rag.records import Document
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
-_ENCODINGS = ("utf-8-sig", "gb18030", "big5")
-
-
-class LoadError(ValueError):
-    """A file could not be turned into a document; the message says why and what to do."""
+SUPPORTED_SUFFIXES = tuple(READERS)
+__all__ = [
+    "LoadError",
+    "LoadReport",
+    "decode_text",
+    "document_from_text",
+    "find_near_duplicates",
+    "load_document",
+    "load_folder",
+]
 
 
 @dataclass(frozen=True)
@@ -31,41 +38,6 @@ class LoadReport:
     path: str
     ok: bool
     message: str = ""
-
-
-def _cjk_share(text: str) -> float:
-    letters = [c for c in text if not c.isspace()]
-    if not letters:
-        return 0.0
-    han = sum("\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef" for c in letters)
-    return han / len(letters)
-
-
-def decode_text(data: bytes, name: str = "file") -> str:
-    """Decode bytes of a plain-text file, refusing binary data and undecodable text."""
-    if not data.strip():
-        raise LoadError(f"{name}: the file is empty.")
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise LoadError(f"{name}: looks like a binary file (NUL bytes), not text; skipped.")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    for encoding in _ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if encoding == "utf-8-sig" or _cjk_share(text) >= 0.3:
-            return text
-    raise LoadError(
-        f"{name}: could not decode as UTF-8, GB18030/GBK or Big5. Save it as UTF-8 and add it again."
-    )
-
-
-def read_plain_text(path: Path) -> str:
-    return decode_text(path.read_bytes(), path.name)
-
-
-READERS: dict[str, Callable[[Path], str]] = {".txt": read_plain_text, ".md": read_plain_text}
 
 
 def document_from_text(raw: str, *, doc_id: str, source: str, overrides: dict | None = None) -> Document:
@@ -90,27 +62,40 @@ def document_from_text(raw: str, *, doc_id: str, source: str, overrides: dict | 
 
 
 def load_document(path: Path, *, root: Path | None = None, overrides: dict | None = None) -> Document:
+    return _load(Path(path), root=root, overrides=overrides)[0]
+
+
+def _load(path: Path, *, root: Path | None, overrides: dict | None) -> tuple[Document, tuple[str, ...]]:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise LoadError(f"{path.name}: unsupported file type {path.suffix!r}; supported: {', '.join(READERS)}.")
     try:
-        raw = reader(path)
+        extracted: Extracted = reader(path)
     except OSError as exc:
         raise LoadError(f"{path.name}: cannot read the file ({exc.strerror or exc}).") from exc
-    source = str(path.relative_to(root)) if root else path.name
-    return document_from_text(raw, doc_id=Path(source).with_suffix("").as_posix(), source=source, overrides=overrides)
+    source = path.relative_to(root).as_posix() if root else path.name
+    doc = document_from_text(
+        extracted.text, doc_id=Path(source).with_suffix("").as_posix(), source=source, overrides=overrides
+    )
+    return doc, extracted.notes
 
 
 def iter_document_files(folder: Path) -> Iterator[Path]:
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix.lower() in READERS and not path.name.startswith("."):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue  # hidden files and folders (.git, editor swap files) are not documents
+        if path.is_file() and path.suffix.lower() in READERS:
             if path.name.lower() == "readme.md":
                 continue  # a folder's README describes the documents; it is not one of them
             yield path
 
 
 def load_folder(folder: Path) -> tuple[list[Document], list[LoadReport]]:
-    """Load every supported file below `folder`; bad files are reported and skipped."""
+    """Load every supported file below `folder`; bad files are reported and skipped.
+
+    Near-duplicate documents are all indexed and each later copy gets an extra report line
+    (ok=True, "near-duplicate of …"), so a folder holding one report twice is noticed at build time.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise LoadError(f"Document folder {folder} does not exist.")
@@ -120,10 +105,55 @@ def load_folder(folder: Path) -> tuple[list[Document], list[LoadReport]]:
     for path in iter_document_files(folder):
         rel = path.relative_to(folder).as_posix()
         try:
-            doc = load_document(path, root=folder, overrides=manifest.get(rel) or manifest.get(path.stem))
+            doc, notes = _load(path, root=folder, overrides=manifest.get(rel) or manifest.get(path.stem))
         except LoadError as exc:
             reports.append(LoadReport(rel, False, str(exc)))
             continue
         documents.append(doc)
-        reports.append(LoadReport(rel, True, f"{doc.title} ({doc.region or '?'}, {doc.doc_type or '?'})"))
+        detail = "".join(f"; {note}" for note in notes)
+        reports.append(LoadReport(rel, True, f"{doc.title} ({doc.region or '?'}, {doc.doc_type or '?'}){detail}"))
+    for later, earlier, similarity in find_near_duplicates(documents):
+        reports.append(
+            LoadReport(later, True, f"near-duplicate of {earlier} (similarity {similarity:.2f}); both indexed")
+        )
     return documents, reports
+
+
+# --- near-duplicate documents -----------------------------------------------------------------------
+# MinHash over character 5-gram shingles of the normalised text (datasketch), candidates found with
+# LSH and confirmed with the MinHash Jaccard estimate. Character shingles need no word segmentation
+# and do not care whether a copy was Traditional or Simplified, since they are taken on search_text.
+NEAR_DUPLICATE_THRESHOLD = 0.8
+_SHINGLE = 5
+_NUM_PERM = 128
+
+
+def _shingles(text: str) -> set[bytes]:
+    compact = re.sub(r"\s+", "", text)
+    return {compact[i : i + _SHINGLE].encode("utf-8") for i in range(max(1, len(compact) - _SHINGLE + 1))}
+
+
+def find_near_duplicates(
+    documents: list[Document], threshold: float = NEAR_DUPLICATE_THRESHOLD
+) -> list[tuple[str, str, float]]:
+    """(later source, earlier source, estimated Jaccard) for each pair at or above `threshold`.
+
+    Each document is paired with at most one earlier document, its most similar one.
+    """
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=_NUM_PERM)
+    hashes: dict[str, MinHash] = {}
+    pairs: list[tuple[str, str, float]] = []
+    for doc in documents:
+        minhash = MinHash(num_perm=_NUM_PERM)
+        minhash.update_batch(list(_shingles(doc.search_text)))
+        scored = [(minhash.jaccard(hashes[key]), key) for key in lsh.query(minhash)]
+        scored = [(score, key) for score, key in scored if score >= threshold]
+        if scored:
+            score, key = max(scored)
+            pairs.append((doc.source, key, round(score, 3)))
+        if doc.source not in hashes:
+            hashes[doc.source] = minhash
+            lsh.insert(doc.source, minhash)
+    return pairs

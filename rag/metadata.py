@@ -1,7 +1,10 @@
 """Document metadata inferred from the text: title, region, years, document type.
 
-Inference works on the normalised Simplified text. A `manifest.toml` beside the documents
-overrides any field per file:
+Inference works on the normalised Simplified text (`Document.search_text`) and reads what reports
+say about themselves, strongest evidence first: a title line, the 「请予审议」 sentence that names the
+report, the meeting line (「2022年2月13日在杭州市余杭区第十六届人民代表大会…」), the section headings
+(「一、2019年工作回顾」), and only then word counts. A `manifest.toml` beside the documents overrides
+any field per file:
 
     ["001_ff41aa1b071e2214.txt"]
     title = "拱墅区2022年计划执行情况与2023年计划草案"
@@ -21,80 +24,214 @@ PROVINCES = (
     "山东省 河南省 湖北省 湖南省 广东省 海南省 四川省 贵州省 云南省 陕西省 甘肃省 青海省 台湾省 "
     "内蒙古自治区 广西壮族自治区 西藏自治区 宁夏回族自治区 新疆维吾尔自治区 香港特别行政区 澳门特别行政区"
 ).split()
+# 宁夏, 广西, 新疆 … as reports and file names shorten them.
+_PROVINCE_SHORT = {re.sub(r"(?:壮族|回族|维吾尔)?(?:自治区|特别行政区|省|市)$", "", p): p for p in PROVINCES}
 
-# Districts and new areas spelled as reports spell them; the suffix-less short name maps to them.
-_DISTRICT = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:新区|区|县|市))")
+HAN = r"\u4e00-\u9fff"
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?=年)")
+_CN_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "○": "0"}
+
+# 「…在杭州市余杭区第十六届人民代表大会第二次会议上」: the body a government work report is given to.
+_MEETING = re.compile(rf"在((?:(?!在)[{HAN}]){{0,16}}?)第?[一二三四五六七八九十]+届\s*(全国)?人民代表大会")
+_MEETING_DATE = re.compile(r"(\d{4}|[〇零○一二三四五六七八九]{4})年[\d一二三四五六七八九十]{1,3}月")
+# 「向大会书面报告杭州市滨江区2021年…计划草案,请予审议」 names the report.
+_NAMED_REPORT = re.compile(rf"报告([{HAN}\d“”()]{{8,80}}?)[,，]\s*请予审议")
+
+# Words that make a line a document title (checked on short lines near the top).
+_TITLE_WORDS = (
+    "政府工作报告",
+    "工作报告",
+    "计划执行情况",
+    "计划草案",
+    "任务清单",
+    "工作要点",
+    "预算执行",
+    "报告",
+    "清单",
+)
+_NOT_TITLE_START = ("各位代表", "——", "-", "(", "(", "现在", "受")
+_HEADING_START = re.compile(r"^(?:[一二三四五六七八九十]+、|\d{1,2}[.、])")
+
+# Section headings that name the years a report covers: 「一、2019年工作回顾」「二、2020年总体要求…」.
+_YEAR_HEADING_WORDS = re.compile(
+    r"工作回顾|主要工作|执行情况|工作安排|总体要求|预期目标|计划草案|主要任务|重点工作|工作任务|目标任务"
+)
 
 DOC_TYPES = (
     ("计划执行", "计划执行报告"),
     ("计划草案", "计划执行报告"),
     ("政府工作报告", "政府工作报告"),
     ("向大会报告工作", "政府工作报告"),
-    ("完成情况", "任务进度表"),
+    ("工作回顾", "政府工作报告"),
     ("工作要点", "工作要点"),
     ("预算执行", "预算执行报告"),
+    ("完成情况", "任务进度表"),
 )
 
-_NOT_REGIONS = {"全区", "本区", "我区", "新区", "城区", "园区", "社区", "街区", "景区", "辖区", "该区", "各区", "示范区", "先行区", "开发区"}
+# Words ending in 区/县 that are not places: 全区, 社区, 示范区 …
+_NOT_REGION_ENDINGS = (
+    "全区 本区 我区 该区 各区 城区 园区 社区 小区 街区 景区 辖区 片区 地区 市区 山区 湾区 校区 厂区 库区 矿区 "
+    "分区 新区 功能区 示范区 先行区 开发区 试验区 实验区 合作区 集聚区 核心区 保税区 自贸区 高新区 风景区 "
+    "保护区 产业区 商务区 服务区 生活区 居住区 开放区 创新区 承载区 引领区 先导区 样板区 窗口区"
+).split()
+_CITY_PREFIX = re.compile(rf"([{HAN}]{{2}})市?$")
 
 
-def infer_title(text: str) -> str:
-    for line in text.split("\n"):
-        line = line.strip().strip("|").strip()
-        if 6 <= len(line) <= 80 and not line.startswith(("各位代表", "(")) and "|" not in line:
-            return line
-    first = text.strip().split("\n", 1)[0]
-    return first[:40]
+def _year_from(text: str) -> int | None:
+    digits = "".join(_CN_DIGITS.get(c, c) for c in text)
+    return int(digits) if digits.isdigit() and len(digits) == 4 else None
+
+
+def meeting(text: str) -> tuple[str, int | None]:
+    """(place, year) of the 人民代表大会 session a report was given to; ("", None) when none is named."""
+    match = _MEETING.search(text[:3000])
+    if match is None:
+        return "", None
+    place = "全国" if match.group(2) else match.group(1)
+    dates = list(_MEETING_DATE.finditer(text[max(0, match.start() - 60) : match.start()]))
+    return place, _year_from(dates[-1].group(1)) if dates else None
+
+
+def normalize_place(place: str) -> str:
+    """The smallest unit a place name names: 浙江省杭州市余杭区 -> 余杭区, 宁夏 -> 宁夏回族自治区."""
+    place = place.strip()
+    for province in PROVINCES:
+        if place.startswith(province):
+            rest = place[len(province) :]
+            return normalize_place(rest) if rest else province
+    for short, province in _PROVINCE_SHORT.items():
+        if place == short:
+            return province
+    city = re.match(rf"[{HAN}]{{2,4}}?市(?=[{HAN}]{{2,}}(?:新区|区|县)$)", place)
+    return place[city.end() :] if city else place
+
+
+def _is_title_line(line: str) -> bool:
+    return (
+        6 <= len(line) <= 80
+        and "|" not in line
+        and not line.startswith(_NOT_TITLE_START)
+        and not _HEADING_START.match(line)
+        and not line.endswith(("。", ",", ";", ":", "!"))
+        and any(word in line for word in _TITLE_WORDS)
+    )
+
+
+def title_line(text: str, max_lines: int = 12) -> str:
+    """A line near the top that reads as the document's title, or ""."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    return next((line for line in lines[:max_lines] if _is_title_line(line)), "")
 
 
 def infer_region(text: str) -> str:
-    head = text[:3000]
-    for province in PROVINCES:
-        if province in head[:300]:
-            return province
-    counts: Counter[str] = Counter()
-    for match in _DISTRICT.finditer(head):
-        name = match.group(1)
-        for prefix in ("杭州市", "杭州", "浙江省", "市"):
-            if name.startswith(prefix) and len(name) > len(prefix) + 1:
-                name = name[len(prefix) :]
-        if name.endswith(tuple(_NOT_REGIONS)) or name.endswith("市") or len(name) < 3:
-            continue
-        counts[name] += 1
+    place, _ = meeting(text)
+    if place:
+        return normalize_place(place)
+    counts = _district_counts(text[:6000])
     if counts:
         return counts.most_common(1)[0][0]
-    for province in PROVINCES:
-        if province in head or province[:2] in head[:200]:
-            return province
-    return ""
+    head = text[:3000]
+    provinces = Counter({p: head.count(p) for p in PROVINCES if p in head})
+    if provinces:
+        return provinces.most_common(1)[0][0]
+    return next((p for short, p in _PROVINCE_SHORT.items() if short in head[:300]), "")
 
 
-def infer_years(text: str) -> list[int]:
-    """Years the document reports on or plans for: those named in its opening, most frequent first."""
-    head = text[:2000]
-    counts = Counter(int(y) for y in _YEAR.findall(head))
+def _district_counts(text: str) -> Counter[str]:
+    """Names like 拱墅区 / 钱塘新区 (two characters and a suffix) counted; 全区, 示范区 … left out."""
+    counts: Counter[str] = Counter()
+    for match in re.finditer(rf"[{HAN}]{{2}}(?:新区|区|县)", text):
+        name = match.group(0)
+        generic = name.endswith(tuple(_NOT_REGION_ENDINGS)) and not name.endswith("新区")
+        if generic or name in _NOT_REGION_ENDINGS:
+            continue
+        counts[name] += 1
+    return counts
+
+
+def infer_years(text: str, title: str = "") -> list[int]:
+    """Years the document reports on and plans for.
+
+    From the title, the meeting date and the year-naming section headings; failing those, the years
+    most named in the opening.
+    """
+    years = {int(y) for y in _YEAR.findall(title)}
+    _, meeting_year = meeting(text)
+    if meeting_year:
+        years.add(meeting_year)
+        # A work report reviews the year before its session, even under a yearless 「一、工作回顾」.
+        if f"{meeting_year - 1}年" in text[:3000] and re.search("回顾|过去一年|一年来", text[:3000]):
+            years.add(meeting_year - 1)
+    for line in text.split("\n"):
+        line = line.strip()
+        if len(line) <= 40 and _YEAR_HEADING_WORDS.search(line):
+            years.update(int(y) for y in _YEAR.findall(line))
+    if years:
+        anchor = max(years) if not meeting_year else meeting_year
+        return sorted(y for y in years if abs(y - anchor) <= 2)
+    counts = Counter(int(y) for y in _YEAR.findall(text[:3000])) or Counter(int(y) for y in _YEAR.findall(text))
     if not counts:
-        counts = Counter(int(y) for y in _YEAR.findall(text))
-    top = [y for y, n in counts.most_common() if n >= max(1, counts.most_common(1)[0][1] // 4)]
-    return sorted(top[:3])
+        return []
+    top = counts.most_common(1)[0][1]
+    return sorted(y for y, n in counts.items() if n * 2 >= top)
 
 
-def infer_doc_type(text: str) -> str:
+def infer_doc_type(text: str, title: str = "") -> str:
     head = text[:1500]
-    for marker, doc_type in DOC_TYPES:
-        if marker in head:
-            return doc_type
+    first_line = head.split("\n", 1)[0]
+    if "牵头单位" in first_line and "完成情况" in first_line:
+        return "任务进度表"  # a task table: its header names who leads and how far it got
+    for source in (title, head):
+        for marker, doc_type in DOC_TYPES:
+            if marker in source:
+                return doc_type
     return "报告"
 
 
+def infer_title(text: str, *, region: str = "", years: list[int] | None = None, doc_type: str = "") -> str:
+    """The document's title: its own title line, the report it names, or one composed from what it says."""
+    years = years or []
+    place, meeting_year = meeting(text)
+    line = title_line(text)
+    if line and re.search(r"\d{4}年", line) and (not place or place in line or region in line):
+        return line
+    named = _NAMED_REPORT.search(text[:2000])
+    if named:
+        return named.group(1)
+    year = meeting_year or (max(years) if years else None)
+    if doc_type == "政府工作报告" and year:
+        return f"{year}年{place or _full_region(text, region)}政府工作报告"
+    if doc_type == "任务进度表" and region and year:
+        header = text.split("\n", 1)[0]
+        progress = next((cell.strip() for cell in header.split("|") if "完成情况" in cell), "")
+        return f"{region}{year}年工作任务清单" + (f"({progress})" if progress else "")
+    if line:
+        return line
+    first = next((ln.strip() for ln in text.split("\n") if ln.strip()), "")
+    return first[:40]
+
+
+def _full_region(text: str, region: str) -> str:
+    """The region as the text spells it in full when it does: 钱塘新区 -> 杭州钱塘新区."""
+    if not region:
+        return ""
+    prefixes = Counter(m.group(1) for m in re.finditer(rf"([{HAN}]{{2}}市?){re.escape(region)}", text))
+    for prefix, _ in prefixes.most_common():
+        city = _CITY_PREFIX.match(prefix)
+        if city and f"{city.group(1)}市" in text:
+            return prefix + region
+    return region
+
+
 def infer_metadata(text: str, *, source: str = "") -> dict[str, object]:
-    return {
-        "title": infer_title(text),
-        "region": infer_region(text),
-        "years": infer_years(text),
-        "doc_type": infer_doc_type(text),
-    }
+    line = title_line(text)
+    region = infer_region(text)
+    years = infer_years(text, line)
+    doc_type = infer_doc_type(text, line)
+    title = infer_title(text, region=region, years=years, doc_type=doc_type)
+    if not line:
+        years = infer_years(text, title)
+    return {"title": title, "region": region, "years": years, "doc_type": doc_type}
 
 
 def read_manifest(folder: Path) -> dict[str, dict]:
