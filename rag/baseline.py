@@ -22,6 +22,8 @@ CHUNK_CHARS = 500
 def naive_chunks(docs_dir: Path) -> list[Chunk]:
     chunks: list[Chunk] = []
     for path in iter_document_files(Path(docs_dir)):
+        if path.suffix.lower() not in (".txt", ".md"):
+            continue  # the naive pipeline reads plain-text files only
         try:
             raw = decode_text(path.read_bytes(), path.name)
         except ValueError:
