@@ -236,6 +236,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_loadtest(args: argparse.Namespace) -> int:
+    from rag.config import PROJECT_ROOT
+    from rag.evaluate import load_questions
+    from rag.loadtest import run_load
+
+    engine = _engine(args)
+    questions = [q.question for q in load_questions(Path(args.set) if args.set else PROJECT_ROOT / "eval" / "questions.jsonl")]
+    result = run_load(engine, questions, sessions=args.sessions, duration_s=args.duration)
+    summary = result.summary()
+    if args.json:
+        _print_json(summary)
+    else:
+        print("  ".join(f"{k}={v}" for k, v in summary.items()))
+    for error in result.errors[:3]:
+        print(error, file=sys.stderr)
+    return 0 if not result.errors else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over Chinese government documents.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -289,6 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("torch", "onnx-int8"), help="embedding backend to measure")
     p.add_argument("--out", help="report folder (default: eval/reports/)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("loadtest", help="N simulated sessions asking the eval questions for a fixed time")
+    p.add_argument("--sessions", type=int, default=8)
+    p.add_argument("--duration", type=float, default=30.0, help="seconds")
+    p.add_argument("--set", help="questions JSON lines (default: eval/questions.jsonl)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--index")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_loadtest)
 
     p = sub.add_parser("chunks", help="print the chunks of one document (for debugging)")
     p.add_argument("file")

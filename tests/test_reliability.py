@@ -130,3 +130,14 @@ def test_hostile_questions_get_sensible_replies(engine, question):
     answer = engine.ask(question)
     assert answer.text
     assert "<script>" not in answer.text
+
+
+def test_load_test_runs_sessions_without_errors(engine):
+    from rag.loadtest import run_load
+
+    result = run_load(engine, ["余杭区2021年地区生产总值是多少", "拱墅2022年哪些指标未完成", "滨江2021年新增学位多少个"],
+                      sessions=4, duration_s=3.0)
+    summary = result.summary()
+    assert summary["errors"] == 0, result.errors[:1]
+    assert summary["answers"] >= 4
+    assert summary["p95_ms"] >= summary["p50_ms"] > 0
