@@ -106,6 +106,7 @@ def answer_to_message(answer: Answer) -> dict:
         "role": "assistant",
         "content": answer.text,
         "found": answer.found,
+        "notice": answer.notice,
         "question": answer.question,
         "citations": [{"number": c.number, "chunk": c.hit.chunk.to_dict()} for c in answer.citations],
     }
@@ -145,6 +146,8 @@ def main() -> None:
     for n, message in enumerate(st.session_state.messages):
         with st.chat_message(message["role"]):
             st.markdown(message["content"])
+            if message.get("notice"):
+                st.warning(message["notice"])
             if message["role"] == "assistant" and message["citations"]:
                 st.markdown("**来源 Sources**" if message["found"] else "**最接近的段落 Closest passages**")
                 terms = terms_to_highlight(message["question"], message["content"])
@@ -154,7 +157,18 @@ def main() -> None:
     if question:
         st.session_state.messages.append({"role": "user", "content": question, "citations": []})
         filters = QueryFilters(tuple(regions), tuple(years), tuple(chosen_docs))
-        answer = engine.ask(question, mode=mode, top_k=top_k, filters=filters)
+        with st.chat_message("user"):
+            st.markdown(question)
+        with st.chat_message("assistant"):
+            placeholder = st.empty()
+            streamed: list[str] = []
+
+            def show(piece: str) -> None:
+                streamed.append(piece)
+                placeholder.markdown("".join(streamed) + "▌")
+
+            answer = engine.ask(question, mode=mode, top_k=top_k, filters=filters, on_token=show)
+        # The rerun redraws from history, so the final answer (or the fallback) replaces the streamed text.
         st.session_state.messages.append(answer_to_message(answer))
         st.rerun()
 

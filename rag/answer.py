@@ -24,7 +24,7 @@ QUESTION_WORDS = frozenset(
 )
 _ASKS_NUMBER = re.compile(r"多少|几|比重|增长|增速|总额|总值|收入|规模|率")
 _SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
-_NUMBER = re.compile(r"\d")
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])(?!年)")  # a quantity, not a year
 
 
 @dataclass(frozen=True)

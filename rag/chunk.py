@@ -1,42 +1,90 @@
 """Chunking along the document's own structure.
 
-A document's display text is cut into lines; headings (一、 / (一) / 1. …) open sections, pipe
-tables become one chunk per row (read with their header), and running text is split at sentence
-boundaries with langchain-text-splitters. Every chunk records [start, end) offsets into the
-document, so it can be shown and highlighted in the original characters, and carries a breadcrumb
-(title › 一、… › (二)…) that is embedded and BM25-indexed with it.
+A document's display text is read line by line. Headings of Chinese official documents (一、 /
+(一) / 1. / (1) / ——, headings running inline with their body, short unnumbered title lines,
+附件 and 名词解释) open sections and build a breadcrumb (title › 一、… › (二)…); lists become one
+chunk per item; tables one chunk per row read with its header (see `rag.tables`) plus chunks
+holding groups of rows; running text is split at sentence boundaries with langchain-text-splitters.
 
-Heading patterns of Chinese official documents are hand-written: no library knows them.
+Every chunk records [start, end) offsets into the document (display and search text are aligned),
+so it can be shown and highlighted in the original characters; its breadcrumb is embedded and
+BM25-indexed with it. A heading line alone on its line lives only in the breadcrumbs of the chunks
+below it; a heading with no chunk below it becomes a chunk of its own, so no text is lost.
+
+The heading, list and topic-sentence patterns are hand-written: no library knows the layout of
+Chinese government documents.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.records import Chunk, Document
+from rag.tables import (
+    PipeState,
+    Row,
+    Table,
+    cell_text,
+    column_name,
+    compact,
+    find_flat_table,
+    is_pipe_line,
+    parse_pipe_table,
+    render_row,
+    strip_span,
+)
 
-MAX_CHARS = 360  # ~300-450 e5 tokens with the breadcrumb; well under the 512 limit
+# multilingual-e5-small reads at most 512 tokens; a Chinese character is roughly one token, so a
+# chunk (breadcrumb included) of ~400 characters stays well inside the limit.
+MAX_CHARS = 400
+MIN_BODY = 200  # a very long breadcrumb must not squeeze the body below this
+SHORT_PARAGRAPH = 100  # consecutive paragraphs this short in one section are merged
+TABLE_CELL_CLIP = 24  # cells are clipped in the row-group chunks; each row chunk has them in full
 BREADCRUMB_SEP = " › "
 
+Span = tuple[int, int]
+
+# Heading ranks, outermost first. 附件 / 名词解释 restart the hierarchy; standalone title lines
+# (2021年主要工作和成效) stand where 一、 would.
+RANK_ANNEX = 0
+RANK_TOP = 1
 _CN_NUM = "一二三四五六七八九十百零〇"
 HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
-    (1, re.compile(rf"^[{_CN_NUM}]+、")),
-    (2, re.compile(rf"^[(（][{_CN_NUM}]+[)）]")),
-    (3, re.compile(r"^\d{1,2}[.、．](?!\d)")),
-    (4, re.compile(r"^[(（]\d{1,2}[)）]")),
+    (1, re.compile(rf"[{_CN_NUM}]+、")),
+    (2, re.compile(rf"[(（][{_CN_NUM}]+[)）]")),
+    (3, re.compile(r"\d{1,2}(?:[.．](?!\d)|、)")),
+    (4, re.compile(r"[(（]\d{1,2}[)）]")),
 )
+_LEAD_DASH = re.compile(r"——")
 _SENTENCE_END = "。；！？"
+_INLINE_HEADING_MAX = 40  # 「(一)把握历史机遇,顺利完成体制整合。促进…」: a first sentence this short is a heading
+_ANNEX = re.compile(r"附件\s*\d{0,2}\s*(?:[:：].{0,60})?")
+_GLOSSARY = re.compile(r"名词解释[:：]?")
+# A topic sentence opens a paragraph or a run of sentences: short, no commas, no figures
+# (主要经济指标稳步提升。 / 促进机构融合。). It names what follows, so it joins the breadcrumb.
+_TOPIC = re.compile(r"(?:^|(?<=[。；！？]))([^。；！？,，、:：;\d%()（）]{4,18})。")
+_TOPIC_INSIDE_MAX = 12  # inside a paragraph a sub-topic is shorter (促进机构融合。) than a fact
+# A short standalone line with no punctuation at all is a title (2021年主要工作和成效).
+_TITLE_LINE = re.compile(r"[\u3400-\u9fff\d][^\s,，。；;:：!！?？、]{1,29}")
 
 
 @dataclass(frozen=True)
 class Line:
     start: int
     end: int  # exclusive, without the newline
-    text: str
+    text: str  # the search (normalised Simplified) text of the line
+
+
+@dataclass(frozen=True)
+class Crumb:
+    rank: int
+    start: int
+    end: int
 
 
 def split_lines(text: str) -> list[Line]:
@@ -48,7 +96,7 @@ def split_lines(text: str) -> list[Line]:
 
 
 def heading_level(line: str) -> int:
-    """Level of a heading line (1 = 一、, 2 = (一), 3 = 1., 4 = (1)); 0 when it is body text."""
+    """Level of a numbered heading (1 = 一、, 2 = (一), 3 = 1., 4 = (1)); 0 for anything else."""
     stripped = line.strip()
     for level, pattern in HEADING_PATTERNS:
         if pattern.match(stripped):
@@ -56,74 +104,100 @@ def heading_level(line: str) -> int:
     return 0
 
 
-def heading_text(line: str) -> str:
-    """The heading part of a line: whole line if short, else up to the first sentence end.
-
-    Handles headings that run inline with their body: 「(一)把握历史机遇,顺利完成体制整合。促进…」.
-    """
+def inline_heading_length(line: str) -> int:
+    """Length of the heading part of a numbered line: the whole line when it is short, else its
+    first sentence when that is short (a heading running inline with its body), else its first
+    clause, capped, so that a long numbered paragraph still gets a readable breadcrumb."""
     stripped = line.strip()
     match = re.search(f"[{_SENTENCE_END}]", stripped)
-    if match and match.end() < len(stripped):
-        return stripped[: match.end() - 1] if match.end() <= 60 else stripped[:40]
-    return stripped[:60]
+    if match is None:
+        if len(stripped) <= _INLINE_HEADING_MAX:
+            return len(stripped)
+    elif match.end() < len(stripped) and match.start() <= _INLINE_HEADING_MAX:
+        return match.start()
+    # a numbered sentence (7.完成…改造105户。) is a numbered paragraph, not a heading
+    clause = re.search(r"[,，:：；;。]", stripped)
+    return min(clause.start() if clause else len(stripped), 30)
 
 
-def is_table_line(line: str) -> bool:
-    return line.count("|") >= 2
+def is_title_line(line: str) -> bool:
+    stripped = line.strip()
+    return bool(_TITLE_LINE.fullmatch(stripped)) and len(re.findall(r"[\u3400-\u9fff]", stripped)) >= 2
 
 
-def _cells(line: str) -> list[str]:
-    parts = [p.strip() for p in line.strip().split("|")]
-    if parts and parts[-1] == "":
-        parts = parts[:-1]
-    if parts and parts[0] == "" and line.strip().startswith("|"):
-        parts = parts[1:]
-    return parts
+def topic_spans(text: str, start: int, end: int) -> list[Span]:
+    """Topic sentences inside text[start:end] (without their 。), as document offsets."""
+    return [
+        (start + m.start(1), start + m.end(1))
+        for m in _TOPIC.finditer(text[start:end])
+        if m.start(1) == 0 or m.end(1) - m.start(1) <= _TOPIC_INSIDE_MAX
+    ]
 
 
-_splitter = RecursiveCharacterTextSplitter(
-    chunk_size=MAX_CHARS,
-    chunk_overlap=40,
-    separators=["\n\n", "\n", "。", "；", "！", "？", "，", ""],
-    keep_separator="end",
-    add_start_index=True,
-    strip_whitespace=False,
-)
+def list_intro_crumb(text: str, line: Line) -> Crumb:
+    """The part of a list's lead-in line that names the list: the line without its colon, or its
+    last clause when the line is long (…，重点做好以下六方面工作:)."""
+    span = strip_span(text, line.start, line.end) or (line.start, line.end)
+    start, end = span[0], span[1] - 1  # drop the colon
+    if end - start > _INLINE_HEADING_MAX:
+        cut = max(text.rfind(c, start, end) for c in ",，;；。")
+        start = cut + 1 if cut >= start else end - _INLINE_HEADING_MAX
+    return Crumb(9, start, end)
 
 
-def split_span(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """Split text[start:end] into pieces of at most MAX_CHARS at sentence boundaries."""
-    span = text[start:end]
-    if len(span) <= MAX_CHARS:
+@lru_cache(maxsize=32)
+def _splitter(size: int) -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(
+        chunk_size=size,
+        chunk_overlap=0,
+        separators=["\n\n", "\n", "。", "！", "？", "；", ";", "，", ",", ""],
+        keep_separator="end",
+        add_start_index=True,
+        strip_whitespace=False,
+    )
+
+
+def split_span(text: str, start: int, end: int, size: int) -> Iterator[Span]:
+    """Split text[start:end] into pieces of at most `size` characters at sentence boundaries."""
+    if end - start <= size:
         yield start, end
         return
-    for doc in _splitter.create_documents([span]):
-        offset = doc.metadata["start_index"]
-        piece = doc.page_content
-        lead = len(piece) - len(piece.lstrip())
-        body = piece.strip()
-        if body:
-            yield start + offset + lead, start + offset + lead + len(body)
+    for piece in _splitter(size).create_documents([text[start:end]]):
+        offset = start + piece.metadata["start_index"]
+        span = strip_span(text, offset, offset + len(piece.page_content))
+        if span:
+            yield span
 
 
+# --- building chunks ------------------------------------------------------------------------------
+@dataclass
 class _Builder:
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self.chunks: list[Chunk] = []
+    doc: Document
+    chunks: list[Chunk] = field(default_factory=list)
+    used: set[Span] = field(default_factory=set)  # crumbs that some chunk carries
 
-    def add(self, kind: str, start: int, end: int, path: list[str], search_override: str | None = None,
-            display_override: str | None = None) -> None:
+    def section(self, crumbs: Sequence[Crumb]) -> tuple[str, str]:
         doc = self.doc
-        while start < end and doc.display_text[start].isspace():
-            start += 1
-        while end > start and doc.display_text[end - 1].isspace():
-            end -= 1
-        if start >= end:
-            return
-        crumbs_search = [doc.title, *(doc.search_text[s:e] for s, e in path_spans(path))]
-        crumbs_display = [doc.title, *(doc.display_text[s:e] for s, e in path_spans(path))]
-        section = BREADCRUMB_SEP.join(c for c in crumbs_search if c)
-        body = search_override if search_override is not None else doc.search_text[start:end]
+        search = [doc.title, *(_crumb_text(doc.search_text, c) for c in crumbs)]
+        display = [doc.title, *(_crumb_text(doc.display_text, c) for c in crumbs)]
+        return BREADCRUMB_SEP.join(c for c in search if c), BREADCRUMB_SEP.join(c for c in display if c)
+
+    def body_size(self, crumbs: Sequence[Crumb]) -> int:
+        return max(MIN_BODY, MAX_CHARS - len(self.section(crumbs)[0]) - 1)
+
+    def add(self, kind: str, start: int, end: int, crumbs: Sequence[Crumb], rendered: tuple[str, str] | None = None):
+        """A chunk for [start, end); `rendered` = (display, search) body when it is not the slice."""
+        doc = self.doc
+        if rendered is None:
+            span = strip_span(doc.display_text, start, end)
+            if span is None:
+                return
+            start, end = span
+            display, search = doc.display_text[start:end], doc.search_text[start:end]
+        else:
+            display, search = rendered
+        section, display_section = self.section(crumbs)
+        self.used.update((c.start, c.end) for c in crumbs)
         self.chunks.append(
             Chunk(
                 chunk_id=f"{doc.doc_id}#{len(self.chunks):04d}",
@@ -132,85 +206,287 @@ class _Builder:
                 section=section,
                 start=start,
                 end=end,
-                display_text=display_override if display_override is not None else doc.display_text[start:end],
-                search_text=f"{section}\n{body}",
+                display_text=display,
+                search_text=f"{section}\n{search}",
                 title=doc.title,
                 source=doc.source,
                 region=doc.region,
                 years=doc.years,
-                display_section=BREADCRUMB_SEP.join(c for c in crumbs_display if c),
+                display_section=display_section,
             )
         )
 
+    def add_text(self, kind: str, start: int, end: int, crumbs: Sequence[Crumb], lead: Crumb | None = None) -> None:
+        """Running text, split at sentence ends; each piece carries the last topic sentence before it."""
+        text = self.doc.search_text
+        topics = [Crumb(8, s, e) for s, e in topic_spans(text, start, end)]
+        if lead is not None:
+            topics = [lead, *(t for t in topics if t.start >= lead.end)]
+        size = self.body_size([*crumbs, *topics[:1]])
+        for s, e in split_span(text, start, end, size):
+            before = [t for t in topics if t.start <= s or (t.start == topics[0].start and t.start - s < 4)]
+            self.add(kind, s, e, [*crumbs, *before[-1:]])
 
-def path_spans(path: list[str]) -> list[tuple[int, int]]:
-    spans = []
-    for item in path:
-        s, e = item.split(":")
-        spans.append((int(s), int(e)))
-    return spans
+
+def _crumb_text(text: str, crumb: Crumb) -> str:
+    return text[crumb.start : crumb.end].strip().rstrip("。：:")
 
 
 def chunk_document(doc: Document) -> list[Chunk]:
-    """Cut a document into chunks along its headings, table rows and sentences."""
-    builder = _Builder(doc)
-    lines = split_lines(doc.display_text)
-    # path[i] = "start:end" of the heading text at level i+1 (offsets into the document)
-    path: list[str] = []
-    para_start: int | None = None
-    para_end = 0
-    i = 0
+    """Cut a document into chunks along its headings, lists, tables and sentences."""
+    return _Walker(doc).run()
 
-    def flush() -> None:
-        nonlocal para_start
-        if para_start is not None:
-            for s, e in split_span(doc.display_text, para_start, para_end):
-                builder.add("text", s, e, path)
-        para_start = None
 
-    while i < len(lines):
-        line = lines[i]
-        if not line.text.strip():
-            flush()
-            i += 1
-            continue
-        if is_table_line(line.text):
-            flush()
-            j = i
-            while j < len(lines) and is_table_line(lines[j].text):
-                j += 1
-            _add_table(builder, lines[i:j], path)
-            i = j
-            continue
-        level = heading_level(line.text)
+@dataclass
+class _Paragraph:
+    start: int
+    end: int
+    crumbs: tuple[Crumb, ...]
+
+
+class _Walker:
+    """One pass over the lines, keeping the heading path, list and glossary state."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.text = doc.search_text
+        self.builder = _Builder(doc)
+        self.lines = split_lines(self.text)
+        self.path: list[Crumb] = []
+        self.list_intro: Crumb | None = None
+        self.list_open = False  # the previous line was a list item that expects more
+        self.list_items = 0  # items seen since the list's lead-in line
+        self.glossary = False
+        self.table_title: Crumb | None = None
+        self.table_state: PipeState | None = None
+        self.pending: list[_Paragraph] = []  # short paragraphs waiting to be merged
+
+    # -- heading path --
+    def push(self, crumb: Crumb) -> None:
+        while self.path and self.path[-1].rank >= crumb.rank:
+            self.drop(self.path.pop())
+        self.path.append(crumb)
+
+    def reset(self, crumb: Crumb | None = None) -> None:
+        while self.path:
+            self.drop(self.path.pop())
+        if crumb is not None:
+            self.path.append(crumb)
+
+    def drop(self, crumb: Crumb) -> None:
+        """A heading left behind with no chunk under it becomes a chunk, so its text is kept."""
+        if (crumb.start, crumb.end) not in self.builder.used:
+            self.flush()
+            end = self.text.find("\n", crumb.start)  # the whole line, its closing 。 included
+            self.builder.add("heading", crumb.start, len(self.text) if end < 0 else end, self.path)
+
+    # -- paragraphs --
+    def paragraph(self, start: int, end: int, kind: str = "text", lead: Crumb | None = None) -> None:
+        crumbs = tuple(self.path)
+        short = end - start <= SHORT_PARAGRAPH and not topic_spans(self.text, start, end) and lead is None
+        if kind == "text" and short and self.pending and self.pending[-1].crumbs == crumbs:
+            size = self.builder.body_size(crumbs)
+            if end - self.pending[0].start <= size:
+                self.pending.append(_Paragraph(start, end, crumbs))
+                return
+        self.flush()
+        if kind == "text" and short:
+            self.pending.append(_Paragraph(start, end, crumbs))
+            return
+        self.builder.add_text(kind, start, end, crumbs, lead)
+
+    def flush(self) -> None:
+        if self.pending:
+            first, last = self.pending[0], self.pending[-1]
+            self.builder.add_text("text", first.start, last.end, first.crumbs)
+            self.pending = []
+
+    # -- the pass --
+    def run(self) -> list[Chunk]:
+        i = 0
+        while i < len(self.lines):
+            i = self.step(i)
+        self.flush()
+        self.take_table_title()
+        self.reset()
+        self.flush()
+        return self.builder.chunks
+
+    def next_nonblank(self, i: int) -> Line | None:
+        return next((line for line in self.lines[i:] if line.text.strip()), None)
+
+    def step(self, i: int) -> int:
+        line = self.lines[i]
+        stripped = line.text.strip()
+        if not stripped:
+            return i + 1
+        if is_pipe_line(line.text):
+            return self.pipe_table(i)
+        if compact(stripped) == "序号":
+            flat = self.flat_table(i)
+            if flat is not None:
+                return flat
+        span = strip_span(self.text, line.start, line.end) or (line.start, line.end)
+        nxt = self.next_nonblank(i + 1)
+        if self.doc.title and compact(stripped) == compact(self.doc.title):
+            self.flush()
+            self.reset()  # the document's own title line: the breadcrumb root already says it
+            self.builder.used.add(span)
+            return i + 1
+        if _ANNEX.fullmatch(stripped):
+            self.flush()
+            self.glossary = self.list_open = False
+            self.list_intro = None
+            self.table_state = None
+            self.reset(Crumb(RANK_ANNEX, *span))
+            return i + 1
+        if _GLOSSARY.fullmatch(stripped):
+            self.flush()
+            self.glossary, self.list_open, self.list_intro = True, False, None
+            self.reset(Crumb(RANK_ANNEX, *span))
+            return i + 1
+        if nxt is not None and _is_table_start(nxt.text) and is_title_line(stripped) and len(stripped) <= 50:
+            self.flush()
+            self.take_table_title()
+            self.table_title = Crumb(10, *span)  # the table's own title, kept for its rows
+            return i + 1
+        self.take_table_title()
+        level = heading_level(stripped)
+        if self.glossary and (level == 0 or level >= 3):
+            self.paragraph(line.start, line.end, "glossary_entry")
+            return i + 1
+        if self.list_item(line, level):
+            return i + 1
+        self.list_intro, self.list_open = None, False
         if level:
-            flush()
-            head = heading_text(line.text)
-            offset = line.start + (len(line.text) - len(line.text.lstrip()))
-            del path[level - 1 :]
-            while len(path) < level - 1:
-                path.append(f"{offset}:{offset}")
-            path.append(f"{offset}:{offset + len(head)}")
-            if head == line.text.strip():
-                i += 1  # a heading alone on its line lives in the breadcrumb, not as a chunk
-                continue
-        if para_start is None:
-            para_start = line.start
-        para_end = line.end
-        # Each paragraph line is its own unit: government reports put one topic per line.
-        flush()
-        i += 1
-    flush()
-    return builder.chunks
+            self.flush()
+            head = inline_heading_length(stripped)
+            self.push(Crumb(level, span[0], span[0] + head))
+            if head < len(stripped.rstrip(_SENTENCE_END)):
+                self.paragraph(line.start, line.end)
+            return i + 1
+        if is_title_line(stripped) and not stripped.isdigit():
+            self.flush()
+            self.push(Crumb(RANK_TOP, *span))
+            return i + 1
+        self.table_state = None  # running text ends a table; a heading does not (seed 003)
+        self.paragraph(line.start, line.end)
+        if stripped[-1] in ":：":
+            self.flush()
+            self.list_intro = list_intro_crumb(self.text, line)
+            self.list_open = True  # unmarked items may follow, each ending in ；
+            self.list_items = 0
+        return i + 1
+
+    def list_item(self, line: Line, level: int) -> bool:
+        """Items of a list announced by a line ending in a colon (十件实事), or —— items anywhere."""
+        stripped = line.text.strip()
+        dash = _LEAD_DASH.match(stripped) is not None
+        numbered = level >= 3
+        # Unmarked items end in ；, the last one in 。 (…增长4%以上; … 确保完成市下达目标任务。)
+        ends = "；;。" if self.list_items else "；;"
+        plain = self.list_open and level == 0 and len(stripped) <= 120 and stripped[-1] in ends
+        if not (dash or (self.list_intro is not None and (numbered or plain))):
+            return False
+        crumbs = [c for c in [self.list_intro] if c is not None]
+        lead = None
+        if dash:
+            match = re.match(rf"——+([^{_SENTENCE_END}]{{2,{_INLINE_HEADING_MAX}}})。.", stripped)
+            if match:
+                offset = line.start + len(line.text) - len(line.text.lstrip())
+                lead = Crumb(8, offset + match.start(1), offset + match.end(1))
+        self.flush()
+        saved = self.path
+        self.path = [*self.path, *crumbs]
+        self.builder.add_text("list_item", line.start, line.end, self.path, lead)
+        self.path = saved
+        self.list_open = stripped[-1] in "；;"
+        self.list_items += 1
+        return True
+
+    # -- tables --
+    def take_table_title(self) -> Crumb | None:
+        """Hand the pending table title to the table below it, or keep it as a heading chunk."""
+        title, self.table_title = self.table_title, None
+        if title is not None and (title.start, title.end) not in self.builder.used:
+            self.builder.add("heading", title.start, title.end, self.path)
+        return title
+
+    def pipe_table(self, i: int) -> int:
+        j = i
+        while j < len(self.lines) and is_pipe_line(self.lines[j].text):
+            j += 1
+        self.flush()
+        self.list_intro, self.list_open = None, False
+        spans = [(line.start, line.end) for line in self.lines[i:j]]
+        table, self.table_state = parse_pipe_table(self.text, spans, self.table_state)
+        self.emit_table(table)
+        return j
+
+    def flat_table(self, i: int) -> int | None:
+        nonblank = [k for k in range(len(self.lines)) if self.lines[k].text.strip() and k >= i]
+        spans = [(self.lines[k].start, self.lines[k].end) for k in nonblank]
+        found = find_flat_table(self.text, spans, 0)
+        if found is None:
+            return None
+        self.flush()
+        self.list_intro, self.list_open = None, False
+        table, after = found
+        self.emit_table(table)
+        self.table_state = None
+        return nonblank[after] if after < len(nonblank) else len(self.lines)
+
+    def emit_table(self, table: Table) -> None:
+        """One chunk per row (kind table_row) and one per group of rows (kind table)."""
+        title = self.table_title
+        self.table_title = None
+        crumbs = [*self.path, *([title] if title else [])]
+        doc = self.doc
+        if not table.rows:
+            self.builder.add("table", table.start, table.end, crumbs)
+            return
+        for row in table.rows:
+            group = [Crumb(11, *row.group)] if row.group else []
+            rendered = (
+                render_row(doc.display_text, table.columns, row),
+                render_row(doc.search_text, table.columns, row),
+            )
+            self.builder.add("table_row", row.start, row.end, [*crumbs, *group], rendered)
+        for start, end, rows in _row_groups(doc.search_text, table, self.builder.body_size(crumbs)):
+            rendered = (_render_group(doc.display_text, table, rows), _render_group(doc.search_text, table, rows))
+            self.builder.add("table", start, end, crumbs, rendered)
 
 
-def _add_table(builder: _Builder, rows: list[Line], path: list[str]) -> None:
-    """One chunk per data row, reading `header: value`; the first row is taken as the header."""
-    doc = builder.doc
-    header = _cells(doc.search_text[rows[0].start : rows[0].end])
-    for row in rows[1:]:
-        values = _cells(doc.search_text[row.start : row.end])
-        pairs = [f"{h}: {v}" for h, v in zip(header, values) if v and h] or values
-        builder.add("table_row", row.start, row.end, path, search_override="；".join(pairs))
-    if rows:
-        builder.add("table_header", rows[0].start, rows[0].end, path)
+def _is_table_start(line: str) -> bool:
+    return is_pipe_line(line) or compact(line) == "序号"
+
+
+def _overview_columns(text: str, table: Table) -> list[int]:
+    """Columns shown in a row-group chunk: all but 备注, whose free text the row chunks carry."""
+    return [k for k, name in enumerate(table.columns) if column_name(text, name) != "备注"]
+
+
+def _render_group(text: str, table: Table, rows: Sequence[Row]) -> str:
+    """A header line and one compact line per row, cells clipped: for list questions over a table."""
+    keep = _overview_columns(text, table)
+    lines = [" | ".join(column_name(text, table.columns[k]) for k in keep)]
+    for row in rows:
+        cells = []
+        for k in keep:
+            value = cell_text(text, row.cells[k]) if k < len(row.cells) else ""
+            cells.append(value if len(value) <= TABLE_CELL_CLIP else value[: TABLE_CELL_CLIP - 1] + "…")
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def _row_groups(text: str, table: Table, size: int) -> Iterator[tuple[int, int, list[Row]]]:
+    """Consecutive rows packed up to `size` characters; the spans tile the whole table region."""
+    groups: list[list[Row]] = [[]]
+    for row in table.rows:
+        if groups[-1] and len(_render_group(text, table, [*groups[-1], row])) > size:
+            groups.append([])
+        groups[-1].append(row)
+    for k, rows in enumerate(groups):
+        start = table.start if k == 0 else rows[0].start
+        end = table.end if k == len(groups) - 1 else groups[k + 1][0].start
+        yield start, end, rows

@@ -52,11 +52,29 @@ def cmd_model_build(args: argparse.Namespace) -> int:
     target = Path(args.output) if args.output else default_model_path(settings)
     if (target / "modules.json").is_file() and not args.force:
         print(f"Model already built at {target} (use --force to rebuild).")
+        _export_int8(target)
         return 0
     started = time.perf_counter()
+    if args.force:
+        import shutil
+
+        from rag.embed import onnx_model_path
+
+        shutil.rmtree(onnx_model_path(target), ignore_errors=True)  # derived from the old weights
     build_e5_small(target)
     print(f"Built multilingual-e5-small at {target} in {time.perf_counter() - started:.1f}s.")
+    _export_int8(target)
     return 0
+
+
+def _export_int8(target: Path) -> None:
+    """Export the int8 ONNX copy now, so the first search does not pay for it."""
+    from rag.embed import onnx_model_path
+    from rag.embed_onnx import export_int8
+
+    started = time.perf_counter()
+    out = export_int8(target, onnx_model_path(target))
+    print(f"int8 ONNX copy at {out} ({time.perf_counter() - started:.1f}s).")
 
 
 def cmd_model_check(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@
 | setting      | rag.toml key   | environment          | default                      |
 |--------------|----------------|----------------------|------------------------------|
 | embed model  | embed_model    | RAG_EMBED_MODEL      | multilingual-e5-small (built offline into models/) |
-| embed backend| embed_backend  | RAG_EMBED_BACKEND    | torch (or onnx-int8)         |
+| embed backend| embed_backend  | RAG_EMBED_BACKEND    | auto: onnx-int8 for the built-in model, torch otherwise; "torch" keeps fp32 |
 | models dir   | models_dir     | RAG_MODELS_DIR       | <project>/models             |
 | documents    | docs_dir       | RAG_DOCS_DIR         | <project>/seeds              |
 | index        | index_dir      | RAG_INDEX_DIR        | <project>/index              |
@@ -28,7 +28,7 @@ DEFAULT_MODEL = "multilingual-e5-small"
 @dataclass(frozen=True)
 class Settings:
     embed_model: str = DEFAULT_MODEL
-    embed_backend: str = "torch"
+    embed_backend: str = "auto"
     models_dir: Path = PROJECT_ROOT / "models"
     docs_dir: Path = PROJECT_ROOT / "seeds"
     index_dir: Path = PROJECT_ROOT / "index"

