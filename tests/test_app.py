@@ -39,3 +39,18 @@ def test_unanswerable_question_says_so(app):
 def test_sidebar_shows_index_status(app):
     captions = " ".join(c.value for c in app.sidebar.caption)
     assert "5 篇文档" in captions
+
+
+def test_traditional_source_question_shows_traditional_passage(app):
+    app.chat_input[0].set_value("余杭2021年新增上市企业多少家").run()
+    assert not app.exception
+    passages = " ".join(md.value for e in app.expander for md in e.markdown)
+    assert "企業" in passages or "上市" in passages
+    assert any(ch in passages for ch in "區億業經") , "the cited 余杭 passage keeps its Traditional characters"
+
+
+def test_html_in_question_is_shown_as_text(app):
+    app.chat_input[0].set_value("<script>alert(1)</script>拱墅2022年新增就业").run()
+    assert not app.exception
+    user_text = " ".join(md.value for msg in app.chat_message if msg.name == "user" for md in msg.markdown)
+    assert "<script>" in user_text  # Markdown without unsafe HTML: rendered as text, never executed
