@@ -58,6 +58,25 @@ def render_sources(answer_terms: list[str], citations: list[dict], engine: Engin
                 st.rerun()
 
 
+RECORD_COLUMNS = {"indicator": "指标", "target": "目标", "actual": "完成", "completion": "差距/完成率", "status": "状态",
+                  "note": "备注", "region": "地区", "year": "年份", "table": "表", "chunk_id": "出处"}
+
+
+def render_records(records: list[dict], key: str) -> None:
+    """The indicator records an answer came from, as a table and a CSV download."""
+    import csv
+    import io
+
+    rows = [{label: r.get(field) for field, label in RECORD_COLUMNS.items()} for r in records]
+    st.dataframe(rows, use_container_width=True, hide_index=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(RECORD_COLUMNS.values()))
+    writer.writeheader()
+    writer.writerows(rows)
+    st.download_button("下载 CSV Download", buffer.getvalue().encode("utf-8-sig"), file_name="indicators.csv",
+                       mime="text/csv", key=f"{key}-csv")
+
+
 def render_document(engine: Engine) -> None:
     doc_id, start, end = st.session_state.open_document
     doc = engine.index.documents.get(doc_id)
@@ -148,6 +167,8 @@ def main() -> None:
             st.markdown(message["content"])
             if message.get("notice"):
                 st.warning(message["notice"])
+            if message.get("records"):  # indicator records behind the answer (rag/indicators.py)
+                render_records(message["records"], key=f"m{n}")
             if message["role"] == "assistant" and message["citations"]:
                 st.markdown("**来源 Sources**" if message["found"] else "**最接近的段落 Closest passages**")
                 terms = terms_to_highlight(message["question"], message["content"])
@@ -169,7 +190,10 @@ def main() -> None:
 
             answer = engine.ask(question, mode=mode, top_k=top_k, filters=filters, on_token=show)
         # The rerun redraws from history, so the final answer (or the fallback) replaces the streamed text.
-        st.session_state.messages.append(answer_to_message(answer))
+        message = answer_to_message(answer)
+        if answer.found and (records := engine.status_records(question, filters)):
+            message["records"] = [r.to_dict() for r in records]
+        st.session_state.messages.append(message)
         st.rerun()
 
 

@@ -182,6 +182,37 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- indicators (rag/indicators.py) ---------------------------------------------------------------
+INDICATOR_FIELDS = ("indicator", "name", "unit", "target", "target_source", "actual", "completion", "status", "gap_points",
+                    "rate", "note", "region", "year", "doc_id", "chunk_id", "table", "kind")
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    import csv
+
+    from rag.index_store import load_index
+    from rag.indicators import extract_indicators
+
+    settings = _settings(args)
+    index = load_index(_index_dir(args, settings), expected_model=None)  # records need no model
+    records = [r for r in extract_indicators(index.chunks)
+               if (not args.region or r.region.startswith(args.region))
+               and (args.year is None or r.year == args.year) and (not args.status or r.status == args.status)]
+    rows = [{k: r.to_dict()[k] for k in INDICATOR_FIELDS} for r in records]
+    if args.json:
+        _print_json(rows)
+    elif args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=INDICATOR_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        for r in records:
+            print(f"{r.region} {r.year}  [{r.status}]  {r.indicator}  目标 {r.target or '—'}  完成 {r.actual or '—'}  "
+                  f"{r.completion}  ({r.chunk_id})")
+        print(f"{len(records)} records.", file=sys.stderr)
+    return 0
+
+
 def cmd_chunks(args: argparse.Namespace) -> int:
     from rag.chunk import chunk_document
     from rag.load import load_document
@@ -334,6 +365,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_loadtest)
+
+    p = sub.add_parser("indicators", help="list the indicator records extracted from the index's tables")
+    p.add_argument("--region", help="e.g. 拱墅区 (or 拱墅)")
+    p.add_argument("--year", type=int, help="the year the table reports on, e.g. 2022")
+    p.add_argument("--status", choices=("已完成", "超额完成", "未完成", "进行中", "待出数", "未知"))
+    p.add_argument("--index")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print a JSON list of records")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    p.set_defaults(func=cmd_indicators)
 
     p = sub.add_parser("chunks", help="print the chunks of one document (for debugging)")
     p.add_argument("file")

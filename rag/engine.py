@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from rag.answer import answer_question
 from rag.config import Settings
 from rag.embed import Embedder
 from rag.index_store import Progress, build_index, load_index
+from rag.indicators import (
+    IndicatorRecord,
+    answer_status_question,
+    extract_indicators,
+    match_status_question,
+    select_records,
+)
 from rag.llm import answer_with_fallback
 from rag.load import LoadReport, load_folder
-from rag.records import Answer, Hit
+from rag.records import Answer, Chunk, Citation, Hit
 from rag.retrieve import FusionWeights, QueryFilters, Retriever
 
 
@@ -71,7 +79,46 @@ class Engine:
             on_token: Callable[[str], None] | None = None) -> Answer:
         hits = self.search(question, mode=mode, top_k=top_k, filters=filters)
         regions = frozenset(self.retriever.regions)
+        # --- indicator status questions (rag/indicators.py): answered from the extracted records ---
+        if (from_records := self._status_answer(question, filters)) is not None:
+            return _with_passages(from_records, hits)
+        # --- end indicator status questions ---
         if self.settings.llm_enabled:
             # Streams pieces to on_token; falls back to the extractive answer (with a notice) if the LLM fails.
             return answer_with_fallback(question, hits, self.settings, on_token=on_token, known_regions=regions)
         return answer_question(question, hits, regions)
+
+
+    # --- indicator records (rag/indicators.py) ---------------------------------------------------------
+    @cached_property
+    def indicators(self) -> list[IndicatorRecord]:
+        """Indicator records of every table row in the index (computed once; ~10 ms on the seeds)."""
+        return extract_indicators(self.index.chunks)
+
+    @cached_property
+    def _chunks_by_id(self) -> dict[str, Chunk]:
+        return {c.chunk_id: c for c in self.index.chunks}
+
+    def status_records(self, question: str, filters: QueryFilters | None = None) -> list[IndicatorRecord]:
+        """The records a status question (哪些指标未完成 …) is about; [] for any other question."""
+        query = match_status_question(question, frozenset(self.retriever.regions))
+        if query is None:
+            return []
+        records = [r for r in self.indicators if filters is None or filters.allows(self._chunks_by_id[r.chunk_id])]
+        return select_records(query, records)
+
+    def _status_answer(self, question: str, filters: QueryFilters | None) -> Answer | None:
+        query = match_status_question(question, frozenset(self.retriever.regions))
+        if query is None:
+            return None
+        records = [r for r in self.indicators if filters is None or filters.allows(self._chunks_by_id[r.chunk_id])]
+        return answer_status_question(query, records, self._chunks_by_id, question)
+
+
+def _with_passages(answer: Answer, hits: list[Hit]) -> Answer:
+    """The record citations first, then the retrieved passages not already cited, numbered on."""
+    cited = {c.hit.chunk.chunk_id for c in answer.citations}
+    extra = [h for h in hits if h.chunk.chunk_id not in cited]
+    start = len(answer.citations)
+    more = tuple(Citation(start + k + 1, h) for k, h in enumerate(extra[:3]))
+    return Answer(answer.question, answer.text, answer.citations + more, answer.found, answer.notice)

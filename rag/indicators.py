@@ -12,10 +12,11 @@ documents; no library parses it, so it is hand-written and tested on real cells 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from rag.records import Chunk
+from rag.query import parse_query
+from rag.records import Answer, Chunk, Citation, Hit
 
 # --- statuses ---------------------------------------------------------------------------------------
 DONE, EXCEEDED, NOT_DONE, IN_PROGRESS, AWAITING_DATA, UNKNOWN = "已完成", "超额完成", "未完成", "进行中", "待出数", "未知"
@@ -332,7 +333,7 @@ def records_from_row(chunk: Chunk) -> list[IndicatorRecord]:
         targets = [("", target)]
     else:  # a work task: the whole requirement is the item, there is no separate target
         indicator, targets = written, [("", "")]
-    given = [(h, t) for h, t in targets if t not in _EMPTY] or [targets[0]]
+    given = [(h, t) for h, t in targets if t not in _EMPTY] or [("", "")]
     actual_text, actual = _choose_actual(cells, columns, unit)
     records = []
     for header, target_text in given:
@@ -362,3 +363,131 @@ def _table_title(chunk: Chunk) -> str:
 def extract_indicators(chunks: Sequence[Chunk]) -> list[IndicatorRecord]:
     """Indicator records from every table row of the corpus, in corpus order."""
     return [record for chunk in chunks if chunk.kind == "table_row" for record in records_from_row(chunk)]
+
+
+# --- status questions -----------------------------------------------------------------------------------
+# Not-done words are tried before done words: 「未完成」 contains 「完成」.
+_ASK_NOT_DONE = re.compile(r"未完成|没完成|没有完成|未达标|没达标|没有达标|未达到|没达到|没有达到|低于目标|完不成")
+_ASK_EXCEEDED = re.compile(r"超额完成|超额|高于目标|超过目标")
+_ASK_DONE = re.compile(r"完成了哪些|哪些.{0,10}(?:已经?完成|完成了|达标|完成目标)|已完成|已经完成")
+_ASK_IN_PROGRESS = re.compile(r"进行中|序时推进|推进中|正在推进")
+_ASK_AWAITING = re.compile(r"数据未出|待出数|未出数|还没出数|没出数")
+_ASK_LOWEST = re.compile(r"完成率最低|完成得?最差|差距最大|最低的")
+_ASK_RATE_OVER = re.compile(rf"完成率(?:超过|高于|大于|达到|在)\s*({_NUM})\s*%")
+_ASK_ONE = re.compile(r"完成情况|完成得怎么样|完成得如何|完成了吗|完成没有|是否完成|完成率")
+_ASK_TASKS = re.compile(r"任务|工作|事项")
+MAX_TABLE_ROWS = 60
+
+
+@dataclass(frozen=True)
+class StatusQuery:
+    """What a status question asks for; `text` is the normalised question (abbreviations expanded)."""
+
+    text: str
+    statuses: tuple[str, ...] = ()  # () = any status
+    regions: frozenset[str] = frozenset()
+    years: frozenset[int] = frozenset()
+    lowest: bool = False  # 完成率最低的是…
+    min_rate: float | None = None  # 完成率超过200%
+    named: bool = False  # asks about named indicators (某指标完成情况)
+    tasks: bool = False  # asks about work tasks too, not only indicators
+
+
+def match_status_question(question: str, known_regions: frozenset[str] | set[str] = frozenset()) -> StatusQuery | None:
+    """Recognise 哪些指标未完成 / 超额完成 / 完成率最低 / 某指标完成情况 …, or None for other questions."""
+    parsed = parse_query(question, known_regions)
+    text = parsed.text
+    statuses: tuple[str, ...] = ()
+    if _ASK_NOT_DONE.search(text):
+        statuses = (NOT_DONE,)
+    elif _ASK_EXCEEDED.search(text):
+        statuses = (EXCEEDED,)
+    elif _ASK_DONE.search(text):
+        statuses = (DONE, EXCEEDED)
+    elif _ASK_IN_PROGRESS.search(text):
+        statuses = (IN_PROGRESS,)
+    elif _ASK_AWAITING.search(text):
+        statuses = (AWAITING_DATA,)
+    rate = _ASK_RATE_OVER.search(text)
+    lowest = bool(_ASK_LOWEST.search(text))
+    named = not statuses and not rate and not lowest and bool(_ASK_ONE.search(text))
+    if not (statuses or rate or lowest or named):
+        return None
+    return StatusQuery(parsed.bm25_text, statuses, parsed.regions, parsed.years, lowest,
+                       float(rate.group(1)) if rate else None, named, bool(_ASK_TASKS.search(text)))
+
+
+def _progress(record: IndicatorRecord) -> float | None:
+    """A comparable measure of how far along a record is: completion rate, else gap in points + 100."""
+    if record.rate is not None:
+        return record.rate
+    return 100 + record.gap_points if record.gap_points is not None else None
+
+
+def select_records(query: StatusQuery, records: Sequence[IndicatorRecord]) -> list[IndicatorRecord]:
+    """The records a status question asks about, in table order (lowest first for 完成率最低)."""
+    chosen = [r for r in records
+              if (not query.regions or r.region in query.regions) and (not query.years or r.year in query.years)
+              and (query.tasks or r.kind == "indicator")]
+    named = [r for r in chosen if r.kind == "indicator" and len(r.name) >= 2 and r.name in query.text]
+    if query.named:
+        return named
+    if named:  # 「拱墅2022年地区生产总值未完成吗」: the named ones only
+        chosen = named
+    if query.statuses:
+        chosen = [r for r in chosen if r.status in query.statuses]
+    if query.min_rate is not None:
+        chosen = [r for r in chosen if r.rate is not None and r.rate > query.min_rate]
+    if query.lowest:
+        ranked = sorted((r for r in chosen if _progress(r) is not None), key=lambda r: _progress(r))  # type: ignore[arg-type, return-value]
+        chosen = ranked[:3]
+    return chosen
+
+
+def _cell(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split()).replace("|", "｜")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def completion_label(record: IndicatorRecord) -> str:
+    """差距/完成率 as the table says it, else as computed from target and actual."""
+    if record.completion:
+        return record.completion
+    if record.gap_points is not None and record.gap_points != 0:
+        side = "高于" if record.gap_points > 0 else "低于"
+        return f"{side}目标{abs(record.gap_points):g}个百分点"
+    if record.rate is not None:
+        return f"{record.rate:g}%"
+    return ""
+
+
+def target_label(record: IndicatorRecord) -> str:
+    """The target, with the column it came from when a table has several (区年度目标 / 市下达年度目标)."""
+    source = re.sub(r"[(（][^)）]*[)）]", "", record.target_source)
+    if record.target and source and source != "年度目标":
+        return f"{record.target}（{source}）"
+    return record.target
+
+
+def answer_status_question(query: StatusQuery, records: Sequence[IndicatorRecord],
+                           hits_by_chunk: Mapping[str, Chunk], question: str = "") -> Answer | None:
+    """A Markdown table of the matching records, each row cited to its source row chunk; None if none match."""
+    chosen = [r for r in select_records(query, records) if r.chunk_id in hits_by_chunk]
+    if not chosen:
+        return None
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    rows = ["| 指标 | 目标 | 完成 | 差距/完成率 | 状态 | 备注 |", "|---|---|---|---|---|---|"]
+    for record in chosen[:MAX_TABLE_ROWS]:
+        if record.chunk_id not in numbers:
+            numbers[record.chunk_id] = len(numbers) + 1
+            citations.append(Citation(numbers[record.chunk_id], Hit(numbers[record.chunk_id], 1.0, hits_by_chunk[record.chunk_id])))
+        cells = (record.indicator, target_label(record), record.actual, completion_label(record), record.status, record.note)
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + f" [{numbers[record.chunk_id]}] |")
+    where = "".join(sorted(query.regions)) + "".join(f"{y}年" for y in sorted(query.years))
+    what = "、".join(query.statuses) if query.statuses else "相关"
+    tables = "、".join(dict.fromkeys(r.table for r in chosen))
+    intro = f"{where}{what}的{'任务' if query.tasks else '指标'}共 {len(chosen)} 项（据{tables}）："
+    if len(chosen) > MAX_TABLE_ROWS:
+        rows.append(f"\n另有 {len(chosen) - MAX_TABLE_ROWS} 项未列出，可用 `rag indicators` 查看全部。")
+    return Answer(question or query.text, intro + "\n\n" + "\n".join(rows), tuple(citations), found=True)

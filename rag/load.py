@@ -65,14 +65,37 @@ def load_document(path: Path, *, root: Path | None = None, overrides: dict | Non
     return _load(Path(path), root=root, overrides=overrides)[0]
 
 
+# One report is at most a few hundred thousand characters; a file far beyond that is a dump or a
+# book, whose hours of embedding would block every other document. It is refused with advice.
+MAX_TEXT_FILE_BYTES = 20 * 2**20
+MAX_BINARY_FILE_BYTES = 200 * 2**20
+MAX_TEXT_CHARS = 5_000_000
+
+
+def _check_size(path: Path) -> None:
+    size = path.stat().st_size
+    limit = MAX_TEXT_FILE_BYTES if path.suffix.lower() in (".txt", ".md", ".csv", ".html", ".htm") else MAX_BINARY_FILE_BYTES
+    if size > limit:
+        raise LoadError(
+            f"{path.name}: too large ({size / 2**20:.1f} MB; the limit is {limit // 2**20} MB). "
+            "Split it into one file per report and add them again."
+        )
+
+
 def _load(path: Path, *, root: Path | None, overrides: dict | None) -> tuple[Document, tuple[str, ...]]:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise LoadError(f"{path.name}: unsupported file type {path.suffix!r}; supported: {', '.join(READERS)}.")
     try:
+        _check_size(path)
         extracted: Extracted = reader(path)
     except OSError as exc:
         raise LoadError(f"{path.name}: cannot read the file ({exc.strerror or exc}).") from exc
+    if len(extracted.text) > MAX_TEXT_CHARS:
+        raise LoadError(
+            f"{path.name}: {len(extracted.text):,} characters of text is more than {MAX_TEXT_CHARS:,}; "
+            "split it into one file per report and add them again."
+        )
     source = path.relative_to(root).as_posix() if root else path.name
     doc = document_from_text(
         extracted.text, doc_id=Path(source).with_suffix("").as_posix(), source=source, overrides=overrides

@@ -254,3 +254,51 @@ def test_provincial_corpus_loads_with_region_and_year(tmp_path):
         assert str(year) in doc.title, doc.source
         assert not doc.display_text.startswith("下载"), doc.source
         assert "【字号" not in doc.display_text, doc.source
+
+
+def test_huge_text_file_is_refused_quickly_and_the_rest_loads(tmp_path):
+    import time
+
+    from rag.load import load_folder
+
+    big = tmp_path / "dump.txt"
+    with big.open("wb") as handle:  # 50 MB of real report text, repeated
+        chunk = ("拱墅区2022年国民经济和社会发展计划执行情况。" * 2000).encode("utf-8")
+        while handle.tell() < 50 * 2**20:
+            handle.write(chunk)
+    (tmp_path / "ok.txt").write_text("余杭区2021年实现地区生产总值2502.2亿元，增长7.5%。", encoding="utf-8")
+    started = time.perf_counter()
+    documents, reports = load_folder(tmp_path)
+    assert time.perf_counter() - started < 10
+    assert [d.source for d in documents] == ["ok.txt"]
+    refused = next(r for r in reports if r.path == "dump.txt")
+    assert not refused.ok and "too large" in refused.message and "Split" in refused.message
+
+
+def test_docx_that_is_a_zip_of_something_else_is_refused(tmp_path):
+    import zipfile
+
+    from rag.load import LoadError, load_document
+
+    fake = tmp_path / "报告 2023.docx"
+    with zipfile.ZipFile(fake, "w") as zf:
+        zf.writestr("photos/readme.txt", "not a word document")
+    with pytest.raises(LoadError, match="docx"):
+        load_document(fake, root=tmp_path)
+
+
+def test_nul_bytes_in_text_are_refused(tmp_path):
+    from rag.load import LoadError, load_document
+
+    path = tmp_path / "nul.txt"
+    path.write_bytes("余杭区".encode() + b"\x00\x00\x00" + "地区生产总值".encode())
+    with pytest.raises(LoadError, match="binary"):
+        load_document(path, root=tmp_path)
+
+
+def test_file_deleted_before_reading_is_reported(tmp_path):
+    from rag.load import LoadError, load_document
+
+    path = tmp_path / "gone.txt"
+    with pytest.raises(LoadError, match="cannot read"):
+        load_document(path, root=tmp_path)
