@@ -156,14 +156,18 @@ def find_garbage_runs(search: str) -> list[tuple[int, int]]:
 
 
 def strip_garbage(text: str) -> str:
-    """Drop mis-decoded runs (found on the aligned Simplified form) and stray control code points."""
+    """Drop stray control code points, then mis-decoded runs (found on the aligned Simplified form).
+
+    Control characters go first so that a run they interrupt is seen whole, and a second pass
+    finds nothing more to remove (cleaning is idempotent)."""
+    text = _CONTROL.sub("", text)
     search = to_search_text(text)
     pieces, pos = [], 0
     for start, end in find_garbage_runs(search):
         pieces.append(text[pos:start])
         pos = end
     pieces.append(text[pos:])
-    return _CONTROL.sub("", "".join(pieces))
+    return "".join(pieces)
 
 
 def han_word_share(text: str) -> float:
