@@ -68,7 +68,7 @@ def render_records(records: list[dict], key: str) -> None:
     import io
 
     rows = [{label: r.get(field) for field, label in RECORD_COLUMNS.items()} for r in records]
-    st.dataframe(rows, use_container_width=True, hide_index=True)
+    st.dataframe(rows, width="stretch", hide_index=True)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(RECORD_COLUMNS.values()))
     writer.writeheader()
