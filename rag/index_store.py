@@ -249,8 +249,17 @@ def _point_current_at(index_dir: Path, build_name: str) -> None:
 
 
 def _remove_stale_builds(index_dir: Path, keep: str) -> None:
-    for path in index_dir.iterdir():
-        if path.is_dir() and path.name != keep and (path.name.startswith("build-") or path.name.startswith(".staging-")):
+    """Delete builds older than the one just replaced, and staging folders abandoned over an hour ago.
+
+    The build that was live until now is kept: a session that read CURRENT a moment before the
+    switch may still be reading its files. A young staging folder may be another build at work.
+    """
+    builds = sorted((p for p in index_dir.glob("build-*") if p.is_dir() and p.name != keep),
+                    key=lambda p: p.stat().st_mtime)
+    for path in builds[:-1]:
+        shutil.rmtree(path, ignore_errors=True)
+    for path in index_dir.glob(".staging-*"):
+        if time.time() - path.stat().st_mtime > 3600:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -258,8 +267,21 @@ REBUILD_HINT = "Rebuild it with `rag index build` (add --docs DIR / --index DIR 
 
 
 def load_index(index_dir: Path, *, expected_model: str | None = None, verify: bool = True) -> LoadedIndex:
-    """Load the live build, refusing a corrupt, foreign-format or other-model index with a clear message."""
-    index_dir = Path(index_dir)
+    """Load the live build, refusing a corrupt, foreign-format or other-model index with a clear message.
+
+    If the build vanishes while being read (two rebuilds finished meanwhile), the new live build is
+    read instead, once.
+    """
+    try:
+        return _load_build(Path(index_dir), expected_model, verify)
+    except IndexUnavailableError:
+        build = live_build(Path(index_dir))
+        if build is None or not build.is_dir():
+            raise
+        return _load_build(Path(index_dir), expected_model, verify)
+
+
+def _load_build(index_dir: Path, expected_model: str | None, verify: bool) -> LoadedIndex:
     build = live_build(index_dir)
     if build is None or not build.is_dir():
         raise IndexUnavailableError(f"No index found in {index_dir}. {REBUILD_HINT}")

@@ -54,3 +54,13 @@ def test_html_in_question_is_shown_as_text(app):
     assert not app.exception
     user_text = " ".join(md.value for msg in app.chat_message if msg.name == "user" for md in msg.markdown)
     assert "<script>" in user_text  # Markdown without unsafe HTML: rendered as text, never executed
+
+
+def test_flagship_question_answers_from_the_gongshu_table(app):
+    app.chat_input[0].set_value("拱墅2022年哪些指标未完成").run()
+    assert not app.exception
+    text = _assistant_text(app)
+    assert "12 项" in text and "实际利用外资" in text and "[12]" in text
+    assert app.dataframe and len(app.dataframe[0].value) == 12  # the records as a table, with CSV download
+    labels = [e.label for e in app.expander]
+    assert labels and all("拱墅" in label for label in labels[:12])

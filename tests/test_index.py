@@ -39,7 +39,7 @@ def test_adding_one_document_embeds_only_its_chunks(seed_index, tmp_path, settin
     assert manifest["embedded_now"] == 0
     index = load_index(index_dir, expected_model=settings.embed_model)
     assert all("上城" not in c.doc_id for c in index.chunks)
-    assert len(list(index_dir.glob("build-*"))) == 1  # old builds are cleaned up
+    assert len(list(index_dir.glob("build-*"))) == 2  # the live build and the one it replaced; older ones go
 
 
 def test_reused_chunks_equal_fresh_ones(seed_index, settings):

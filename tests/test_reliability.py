@@ -141,3 +141,51 @@ def test_load_test_runs_sessions_without_errors(engine):
     assert summary["errors"] == 0, result.errors[:1]
     assert summary["answers"] >= 4
     assert summary["p95_ms"] >= summary["p50_ms"] > 0
+
+
+def test_rebuild_while_users_query_never_serves_a_half_built_index(index_copy, settings, embedder):
+    import threading
+
+    engine = Engine(settings, index_dir=index_copy, embedder=embedder)
+    errors: list[BaseException] = []
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def user() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(len(engine.search("余杭区2021年地区生产总值是多少", top_k=5)))
+                Engine(settings, index_dir=index_copy, embedder=embedder)  # a new session loading the live index
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+
+    threads = [threading.Thread(target=user) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        build(settings, docs_dir=SEEDS, index_dir=index_copy, embedder=embedder)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[:1]
+    assert answers and all(n == 5 for n in answers)
+
+
+def test_two_thousand_page_pdf_stand_in_is_reported_and_the_rest_indexed(tmp_path):
+    from pypdf import PdfWriter
+
+    from rag.load import load_folder
+
+    writer = PdfWriter()
+    for _ in range(2000):
+        writer.add_blank_page(width=595, height=842)
+    with (tmp_path / "扫描件 2000页.pdf").open("wb") as handle:
+        writer.write(handle)
+    (tmp_path / "ok.txt").write_text("余杭区2021年实现地区生产总值2502.2亿元，增长7.5%。", encoding="utf-8")
+    started = time.perf_counter()
+    documents, reports = load_folder(tmp_path)
+    assert time.perf_counter() - started < 60
+    assert [d.source for d in documents] == ["ok.txt"]
+    pdf_report = next(r for r in reports if r.path.endswith(".pdf"))
+    assert not pdf_report.ok and "text layer" in pdf_report.message
