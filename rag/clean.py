@@ -219,10 +219,24 @@ def collapse_blank_lines(text: str) -> str:
 
 
 def clean_display_text(raw: str) -> str:
-    """The text shown to users: original script, without noise."""
+    """The text shown to users: original script, without noise.
+
+    Removing one kind of noise can expose another (garbage cut from 「|ÀÀÀ」 leaves a bare 「|」
+    separator line), so the pass repeats until nothing changes: cleaning is idempotent.
+    """
     text = raw.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    for _ in range(4):
+        cleaned = _clean_once(text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
+def _clean_once(text: str) -> str:
+    text = _CONTROL.sub("", text)  # first, so no later step sees a line that a stray byte disguises
     text = strip_boilerplate_lines(text)
-    text = strip_pinyin_ruby(text)  # first: 區(qū) would otherwise read as a garbage run
+    text = strip_pinyin_ruby(text)  # before garbage: 區(qū) would otherwise read as a garbage run
     text = strip_garbage(text)
     text = drop_repeated_blocks(text)
     return collapse_blank_lines(text)
