@@ -361,8 +361,67 @@ def _table_title(chunk: Chunk) -> str:
 
 
 def extract_indicators(chunks: Sequence[Chunk]) -> list[IndicatorRecord]:
-    """Indicator records from every table row of the corpus, in corpus order."""
-    return [record for chunk in chunks if chunk.kind == "table_row" for record in records_from_row(chunk)]
+    """Indicator records from every table row and every 主要(预期)目标 list of the corpus, in corpus order."""
+    records: list[IndicatorRecord] = []
+    for chunk in chunks:
+        if chunk.kind == "table_row":
+            records.extend(records_from_row(chunk))
+        elif chunk.kind in ("text", "list_item"):
+            records.extend(target_records(chunk))
+    return records
+
+
+# --- 主要(预期)目标 lists in running text ------------------------------------------------------------------
+# 「2020年新区主要预期目标是:地区生产总值增长7%以上,其中规上工业增加值增长8%;…」 inline, or one target
+# per list item under a 「…主要预期目标:」 line. They are plans: a target and no result, so status 未知.
+_TARGET_INTRO = re.compile(r"(?:主要)?预期目标(?:建议)?[为是]?[:：]")
+_CLAUSE_SPLIT = re.compile(r"[；;。]|[,，](?:其中)?(?=[\u4e00-\u9fffA-Za-z])")
+_CLAUSE_VALUE = re.compile(rf"(?:与[\u4e00-\u9fff]{{2,12}}(?:同步|相适应|持平)|(?:力争|确保|控制在|保持在|达到)?\s*{_NUM}\s*{_UNIT}?)")
+_TODAY_WORDS = ("今年", "明年")
+
+
+def _target_year(chunk: Chunk, before_intro: str) -> int | None:
+    for text in (before_intro, chunk.section):
+        years = _YEAR.findall(text)
+        if years:
+            return int(years[-1])
+    if any(word in before_intro for word in _TODAY_WORDS) and chunk.years:
+        return max(chunk.years)  # 「建议今年…」 in a report: the plan year is the report's latest year
+    return None
+
+
+def target_records(chunk: Chunk) -> list[IndicatorRecord]:
+    """Target-only records from a chunk that states 主要(预期)目标, inline or as a list item."""
+    body = chunk.search_text.split("\n", 1)[-1]
+    intro = _TARGET_INTRO.search(body)
+    crumbs = chunk.section.split(" › ")
+    if intro:
+        before, clauses = body[: intro.start()], body[intro.end():]
+    elif len(crumbs) > 1 and _TARGET_INTRO.search(crumbs[-1] + ":"):
+        before, clauses = crumbs[-1], body
+    else:
+        return []
+    year = _target_year(chunk, before)
+    records = []
+    for clause in _CLAUSE_SPLIT.split(clauses):
+        clause = re.sub(r"^[\s—\-]+|[\s—\-]+$", "", clause)
+        value = _CLAUSE_VALUE.search(clause)
+        if not value or value.start() < 2:
+            continue
+        indicator = clause[: value.start()].strip()
+        indicator = re.sub(r"(?:均|力争实现|力争|确保|控制在|保持在|达到)$", "", indicator).strip()
+        if not re.search(r"[\u4e00-\u9fff]{2}", indicator):
+            continue
+        target = clause[value.start():].strip()
+        parsed = parse_value(target)
+        records.append(IndicatorRecord(
+            indicator=indicator, name=normalize_indicator(indicator), unit=parsed.unit, target=target, actual="",
+            completion="", status=UNKNOWN, gap_points=None, rate=None, note="预期目标，文档未报告完成值",
+            region=chunk.region, year=year, doc_id=chunk.doc_id, chunk_id=chunk.chunk_id,
+            table=(before.strip(" :：") or crumbs[-1])[-40:], target_parsed=asdict(parsed), actual_parsed=None,
+            target_source="预期目标", kind="target",
+        ))
+    return records
 
 
 # --- status questions -----------------------------------------------------------------------------------

@@ -40,6 +40,10 @@ def by_doc():
     return {d.doc_id[:3]: (chunk_document(d), extract_indicators(chunk_document(d))) for d in documents}
 
 
+def _table_records(records):
+    return [r for r in records if r.kind != "target"]
+
+
 # --- parse_value on real cells ---------------------------------------------------------------------------
 def test_parse_value_real_cells():
     v = parse_value("7.5%以上, 力争8%")
@@ -59,6 +63,7 @@ def test_parse_value_real_cells():
 # --- extraction ------------------------------------------------------------------------------------------
 def test_gongshu_2022_annex(by_doc):
     chunks, records = by_doc["001"]
+    records = _table_records(records)
     assert len(records) == 30 and {(r.region, r.year) for r in records} == {("拱墅区", 2022)}
     assert Counter(r.status for r in records) == {NOT_DONE: 12, EXCEEDED: 12, DONE: 6}
     not_done = [r for r in records if r.status == NOT_DONE]
@@ -76,7 +81,7 @@ def test_gongshu_2022_annex(by_doc):
 
 
 def test_binjiang_2021_district_and_city_targets(by_doc):
-    _, records = by_doc["000"]
+    records = _table_records(by_doc["000"][1])
     assert {(r.region, r.year) for r in records} == {("滨江区", 2021)}
     # 9 indicator rows; a record per target column that holds a target (区年度目标 and 市下达年度目标)
     assert len(records) == 14 and len({r.chunk_id for r in records}) == 9
@@ -94,7 +99,7 @@ def test_binjiang_2021_district_and_city_targets(by_doc):
 
 
 def test_binjiang_2025_expected_indicators_and_tasks(by_doc):
-    _, records = by_doc["003"]
+    records = _table_records(by_doc["003"][1])
     assert len(records) == 154 and {(r.region, r.year) for r in records} == {("滨江区", 2025)}
     main = [r for r in records if r.kind == "indicator"]
     assert [(r.indicator, r.target, r.status) for r in main] == [
@@ -113,8 +118,8 @@ def test_binjiang_2025_expected_indicators_and_tasks(by_doc):
     assert Counter(r.status for r in tasks) == {IN_PROGRESS: 144, AWAITING_DATA: 1, DONE: 1, UNKNOWN: 1}
 
 
-def test_documents_without_tables_give_no_records(by_doc):
-    assert by_doc["002"][1] == [] and by_doc["004"][1] == []
+def test_documents_without_tables_give_only_target_records(by_doc):
+    assert _table_records(by_doc["002"][1]) == [] and _table_records(by_doc["004"][1]) == []
 
 
 # --- status questions ---------------------------------------------------------------------------------
@@ -171,3 +176,18 @@ def test_cli_indicators_json(seed_index):
     assert [r["indicator"] for r in records] == GONGSHU_NOT_DONE
     keys = {"indicator", "unit", "target", "actual", "completion", "status", "note", "region", "year", "doc_id", "chunk_id"}
     assert all(keys <= set(r) and r["status"] == "未完成" and r["year"] == 2022 for r in records)
+
+
+def test_target_lists_in_running_text_become_target_records(by_doc):
+    """「主要预期目标」 lists, inline (002, 004) or one per line (000, 001): a target, no result, status 未知."""
+    targets = {doc: [r for r in records if r.kind == "target"] for doc, (_, records) in by_doc.items()}
+    qiantang = {r.indicator: r for r in targets["004"]}
+    assert qiantang["地区生产总值增长"].target == "7%以上" and qiantang["地区生产总值增长"].year == 2020
+    assert len(qiantang) == 10
+    yuhang = {r.indicator: r for r in targets["002"]}
+    assert yuhang["R&D经费支出相当于生产总值比例"].target_parsed["number"] == 4.15
+    assert {r.year for r in yuhang.values()} == {2022}  # 「建议今年」 in the 2022 report
+    gongshu = {r.indicator: r for r in targets["001"]}
+    assert gongshu["固定资产投资"].target == "735亿元" and gongshu["固定资产投资"].year == 2023
+    assert len(targets["000"]) == 9
+    assert all(r.status == "未知" and not r.actual for rs in targets.values() for r in rs)
