@@ -26,6 +26,15 @@ Q4_BLOCK_BYTES = 18  # fp16 scale + 16 bytes of packed nibbles
 Q4_BLOCK_VALUES = 32
 
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+XLMR_SPECIAL_TOKENS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
 
 
 class ModelBuildError(RuntimeError):
@@ -235,29 +244,11 @@ def build_e5_small(target: Path, *, weights: Path | None = None, tokenizer: Path
         shutil.copyfile(tokenizer, staging / "tokenizer.json")
         _write_json(
             staging / "tokenizer_config.json",
-            {
-                "tokenizer_class": "XLMRobertaTokenizer",
-                "model_max_length": header.max_positions,
-                "bos_token": "<s>",
-                "eos_token": "</s>",
-                "sep_token": "</s>",
-                "cls_token": "<s>",
-                "unk_token": "<unk>",
-                "pad_token": "<pad>",
-                "mask_token": "<mask>",
-            },
+            {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": header.max_positions, **XLMR_SPECIAL_TOKENS},
         )
         _write_json(
             staging / "special_tokens_map.json",
-            {
-                "bos_token": "<s>",
-                "eos_token": "</s>",
-                "sep_token": "</s>",
-                "cls_token": "<s>",
-                "unk_token": "<unk>",
-                "pad_token": "<pad>",
-                "mask_token": "<mask>",
-            },
+            XLMR_SPECIAL_TOKENS,
         )
         _write_json(staging / "sentence_bert_config.json", {"max_seq_length": header.max_positions, "do_lower_case": False})
         _write_json(
