@@ -14,7 +14,7 @@ from pathlib import Path
 from rag.answer import answer_question
 from rag.config import Settings
 from rag.embed import Embedder
-from rag.index_store import Progress, build_index, load_index
+from rag.index_store import Progress, build_index, load_index, previous_documents
 from rag.indicators import (
     IndicatorRecord,
     answer_status_question,
@@ -24,7 +24,7 @@ from rag.indicators import (
 )
 from rag.llm import answer_with_fallback
 from rag.load import LoadReport, load_folder
-from rag.records import Answer, Chunk, Citation, Hit
+from rag.records import Answer, Chunk, Citation, Document, Hit
 from rag.retrieve import FusionWeights, QueryFilters, Retriever
 
 
@@ -44,7 +44,15 @@ def build(
 ) -> BuildResult:
     docs_dir = Path(docs_dir or settings.docs_dir)
     index_dir = Path(index_dir or settings.index_dir)
-    documents, reports = load_folder(docs_dir)
+    previous = previous_documents(index_dir)
+    signatures: dict[str, str] = {}
+
+    def reuse(rel: str, signature: str) -> Document | None:
+        signatures[rel] = signature
+        entry = previous.get(rel)
+        return entry[1] if entry and entry[0] == signature else None
+
+    documents, reports = load_folder(docs_dir, reuse=reuse)
     if not documents:
         problems = "; ".join(r.message for r in reports if not r.ok) or "no supported files"
         raise ValueError(f"No documents could be loaded from {docs_dir} ({problems}).")
@@ -57,6 +65,7 @@ def build(
         dimension=embedder.dimension,
         progress=progress,
         backend=embedder.backend,
+        signatures=signatures,
     )
     return BuildResult(manifest, reports)
 

@@ -124,6 +124,16 @@ class _Previous:
     chunks: dict[str, tuple[list[Chunk], list[list[str]]]] = field(default_factory=dict)  # content hash -> rows
 
 
+def previous_documents(index_dir: Path) -> dict[str, tuple[str, Document]]:
+    """source -> (file signature, Document) of the live build, for skipping unchanged files."""
+    try:
+        old = load_index(index_dir, verify=False)
+    except IndexUnavailableError:
+        return {}
+    entries = old.manifest.get("documents", {})
+    return {d.source: (entries.get(doc_id, {}).get("signature", ""), d) for doc_id, d in old.documents.items()}
+
+
 def _previous_build(index_dir: Path, model: str, dimension: int) -> _Previous:
     try:
         old = load_index(index_dir, expected_model=model, verify=False)
@@ -151,6 +161,7 @@ def build_index(
     dimension: int,
     progress: Progress | None = None,
     backend: str = "",
+    signatures: dict[str, str] | None = None,
 ) -> dict:
     """Chunk, tokenise and embed `documents` into a new build, then make it live. Returns its manifest."""
     if not documents:
@@ -221,6 +232,7 @@ def build_index(
                     "years": list(d.years),
                     "doc_type": d.doc_type,
                     "content_hash": d.content_hash,
+                    "signature": (signatures or {}).get(d.source, ""),
                 }
                 for d in documents
             },

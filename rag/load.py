@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,11 +113,22 @@ def iter_document_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def load_folder(folder: Path) -> tuple[list[Document], list[LoadReport]]:
+def file_signature(path: Path, overrides: dict | None) -> str:
+    """What must be unchanged for an earlier load of `path` to stand: size, mtime and manifest entry."""
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{hashlib.sha1(repr(sorted((overrides or {}).items())).encode()).hexdigest()[:8]}"
+
+
+# (relative path, signature) -> the Document loaded from that file before, if it is still valid
+Reuse = Callable[[str, str], Document | None]
+
+
+def load_folder(folder: Path, reuse: Reuse | None = None) -> tuple[list[Document], list[LoadReport]]:
     """Load every supported file below `folder`; bad files are reported and skipped.
 
     Near-duplicate documents are all indexed and each later copy gets an extra report line
     (ok=True, "near-duplicate of …"), so a folder holding one report twice is noticed at build time.
+    `reuse` lets an incremental build skip reading and cleaning files unchanged since the last build.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -127,8 +138,13 @@ def load_folder(folder: Path) -> tuple[list[Document], list[LoadReport]]:
     reports: list[LoadReport] = []
     for path in iter_document_files(folder):
         rel = path.relative_to(folder).as_posix()
+        overrides = manifest.get(rel) or manifest.get(path.stem)
         try:
-            doc, notes = _load(path, root=folder, overrides=manifest.get(rel) or manifest.get(path.stem))
+            previous = reuse(rel, file_signature(path, overrides)) if reuse else None
+            doc, notes = (previous, ()) if previous else _load(path, root=folder, overrides=overrides)
+        except OSError as exc:
+            reports.append(LoadReport(rel, False, f"{path.name}: cannot read the file ({exc.strerror or exc})."))
+            continue
         except LoadError as exc:
             reports.append(LoadReport(rel, False, str(exc)))
             continue

@@ -48,3 +48,28 @@ def test_reused_chunks_equal_fresh_ones(seed_index, settings):
     fresh = chunk_document(doc)
     stored = [c for c in index.chunks if c.doc_id == doc.doc_id]
     assert [c.search_text for c in fresh] == [c.search_text for c in stored]
+
+
+def test_unchanged_files_are_not_read_again(seed_index, tmp_path, settings, embedder, monkeypatch):
+    """An incremental build reads and cleans only new or changed files; the rest come from the last build."""
+    import rag.load as load_module
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(seed_index, index_dir)
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    build(settings, docs_dir=docs, index_dir=index_dir, embedder=embedder)  # records file signatures
+
+    (docs / "new.txt").write_text(NEW_REPORT, encoding="utf-8")
+    read: list[str] = []
+    original = load_module._load
+
+    def counting_load(path, **kwargs):
+        read.append(path.name)
+        return original(path, **kwargs)
+
+    monkeypatch.setattr(load_module, "_load", counting_load)
+    manifest = build(settings, docs_dir=docs, index_dir=index_dir, embedder=embedder).manifest
+    assert read == ["new.txt"]
+    assert manifest["n_documents"] == 6
+    assert manifest["embedded_now"] == len([c for c in load_index(index_dir).chunks if c.doc_id == "new"])
