@@ -302,3 +302,13 @@ def test_file_deleted_before_reading_is_reported(tmp_path):
     path = tmp_path / "gone.txt"
     with pytest.raises(LoadError, match="cannot read"):
         load_document(path, root=tmp_path)
+
+
+def test_mixed_encodings_in_one_file_are_refused_with_advice(tmp_path):
+    from rag.load import LoadError, load_document
+
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("余杭区2021年实现地区生产总值2502.2亿元，增长7.5%。".encode()
+                     + "拱墅区新增城镇就业3.4万人，完成年度目标。".encode("gbk"))
+    with pytest.raises(LoadError, match="Save it as UTF-8"):
+        load_document(path, root=tmp_path)
