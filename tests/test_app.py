@@ -64,3 +64,14 @@ def test_flagship_question_answers_from_the_gongshu_table(app):
     assert app.dataframe and len(app.dataframe[0].value) == 12  # the records as a table, with CSV download
     labels = [e.label for e in app.expander]
     assert labels and all("拱墅" in label for label in labels[:12])
+
+
+def test_open_document_at_the_cited_passage(app):
+    app.chat_input[0].set_value("余杭区2021年地区生产总值是多少").run()
+    open_buttons = [b for b in app.button if b.label.startswith("打开全文")]
+    assert open_buttons
+    open_buttons[0].click().run()
+    assert not app.exception
+    assert app.subheader and "余杭" in app.subheader[0].value
+    body = " ".join(md.value for md in app.markdown)
+    assert "<mark id='hit'>" in body and "2502.2" in body  # the whole document, the cited passage marked
