@@ -12,6 +12,7 @@ from rag.embed import default_model_path
 from rag.model_build import sample_passages
 from tests.conftest import SEEDS
 
+
 @pytest.fixture(scope="module")
 def onnx_dir(tmp_path_factory, settings, embedder):
     from rag.embed_onnx import export_int8
