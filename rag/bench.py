@@ -235,7 +235,7 @@ def write_chart(report: dict, path: Path) -> None:
 def main_bench(settings: Settings, corpus: Path | None, sizes: Sequence[int], embed_sample: int, out_dir: Path,
                backend: str | None = None) -> dict:
     if backend:
-        settings = replace(settings, embed_backend=backend)  # type: ignore[call-arg]
+        settings = replace(settings, embed_backend=backend)
     report = run_bench(settings, corpus=corpus, sizes=sizes, embed_sample=embed_sample)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

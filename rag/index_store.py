@@ -284,13 +284,15 @@ def load_index(index_dir: Path, *, expected_model: str | None = None, verify: bo
     If the build vanishes while being read (two rebuilds finished meanwhile), the new live build is
     read instead, once.
     """
+    index_dir = Path(index_dir)
+    first = live_build(index_dir)
     try:
-        return _load_build(Path(index_dir), expected_model, verify)
+        return _load_build(index_dir, expected_model, verify)
     except IndexUnavailableError:
-        build = live_build(Path(index_dir))
-        if build is None or not build.is_dir():
-            raise
-        return _load_build(Path(index_dir), expected_model, verify)
+        now = live_build(index_dir)
+        if now is None or now == first or not now.is_dir():
+            raise  # nothing changed underneath: the index really is broken
+        return _load_build(index_dir, expected_model, verify)
 
 
 def _load_build(index_dir: Path, expected_model: str | None, verify: bool) -> LoadedIndex:

@@ -90,6 +90,8 @@ _AWAITING = re.compile(r"数据未出|尚未出数|暂未出数|未公布|预计
 _IN_PROGRESS = re.compile(r"序时推进|正在推进|稳步推进|有序推进|加快推进|推进中|持续推进")
 _DONE_WORDS = re.compile(r"已完成|完成目标|全面完成|提前完成|已实现|达到目标|完成年度(?:计划|目标)")
 _NOT_DONE_WORDS = re.compile(r"未完成|未达到|未达标|差距")
+# Tried in this order: 「未完成」 contains 「完成」, and a stated result outranks 「数据未出」 or 「序时推进」.
+_STATUS_WORDS = ((_NOT_DONE_WORDS, NOT_DONE), (_DONE_WORDS, DONE), (_AWAITING, AWAITING_DATA), (_IN_PROGRESS, IN_PROGRESS))
 
 
 @dataclass(frozen=True)
@@ -114,14 +116,9 @@ def status_from_text(completion: str, note: str = "") -> Status | None:
             rate = float(m.group(1))
             status = DONE if abs(rate - 100) < 1e-9 else (EXCEEDED if rate > 100 else NOT_DONE)
             return Status(status, rate=rate, reason=f"完成率{m.group(1)}%")
-        if _NOT_DONE_WORDS.search(text):
-            return Status(NOT_DONE, reason=_NOT_DONE_WORDS.search(text).group(0))  # type: ignore[union-attr]
-        if _DONE_WORDS.search(text):
-            return Status(DONE, reason=_DONE_WORDS.search(text).group(0))  # type: ignore[union-attr]
-        if _AWAITING.search(text):
-            return Status(AWAITING_DATA, reason=_AWAITING.search(text).group(0))  # type: ignore[union-attr]
-        if _IN_PROGRESS.search(text):
-            return Status(IN_PROGRESS, reason=_IN_PROGRESS.search(text).group(0))  # type: ignore[union-attr]
+        for pattern, status in _STATUS_WORDS:
+            if m := pattern.search(text):
+                return Status(status, reason=m.group(0))
     return None
 
 

@@ -277,13 +277,18 @@ def build_e5_small(target: Path, *, weights: Path | None = None, tokenizer: Path
                 "licence": "MIT (weights), Apache-2.0 (tokenizer package)",
             },
         )
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        publish_folder(staging, target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def publish_folder(staging: Path, target: Path) -> None:
+    """Put a completely written `staging` folder in place of `target` (readers never see half a folder)."""
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
 
 
 def sample_passages(docs_dir: Path, per_document: int = 6, min_chars: int = 40, max_chars: int = 300) -> list[str]:
