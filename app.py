@@ -11,12 +11,12 @@ from pathlib import Path
 import streamlit as st
 
 from rag.config import load_settings
-from rag.embed import ModelUnavailableError
+from rag.embed.model import ModelUnavailableError
 from rag.engine import Engine, build
-from rag.index_store import IndexUnavailableError
+from rag.index.store import IndexUnavailableError
 from rag.present import highlight_html, section_label, table_row_cells, terms_to_highlight, years_label
 from rag.records import Answer, Chunk
-from rag.retrieve import QueryFilters
+from rag.search.retriever import QueryFilters
 
 st.set_page_config(page_title="政府文件问答 rag", page_icon="📑", layout="wide")
 
@@ -167,11 +167,11 @@ def main() -> None:
             st.markdown(message["content"])
             if message.get("notice"):
                 st.warning(message["notice"])
-            if message.get("records"):  # indicator records behind the answer (rag/indicators.py)
+            if message.get("records"):  # indicator facts behind the answer (rag/facts)
                 render_records(message["records"], key=f"m{n}")
             if message["role"] == "assistant" and message["citations"]:
                 st.markdown("**来源 Sources**" if message["found"] else "**最接近的段落 Closest passages**")
-                terms = terms_to_highlight(message["question"], message["content"])
+                terms = terms_to_highlight(engine.parse(message["question"]), message["content"])
                 render_sources(terms, message["citations"], engine, key=f"m{n}")
 
     question = st.chat_input("输入问题，例如：拱墅2022年哪些指标未完成")
@@ -191,8 +191,8 @@ def main() -> None:
             answer = engine.ask(question, mode=mode, top_k=top_k, filters=filters, on_token=show)
         # The rerun redraws from history, so the final answer (or the fallback) replaces the streamed text.
         message = answer_to_message(answer)
-        if answer.found and (records := engine.status_records(question, filters)):
-            message["records"] = [r.to_dict() for r in records]
+        if answer.found and answer.facts:  # the indicator facts a status answer was built from
+            message["records"] = [f.to_dict() for f in answer.facts]
         st.session_state.messages.append(message)
         st.rerun()
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from rag.config import PROJECT_ROOT, load_settings
 from rag.engine import Engine
-from rag.evaluate import aggregate, load_questions, run_questions
-from rag.retrieve import FusionWeights
+from rag.evaluation.metrics import aggregate, load_questions, run_questions
+from rag.search.retriever import FusionWeights
 
 
 def main() -> None:

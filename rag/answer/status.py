@@ -1,0 +1,134 @@
+"""Status questions (哪些指标未完成 / 超额完成 / 完成率最低 / 某指标完成情况) answered from the index's facts.
+
+The facts were extracted at build time (rag/facts); here a parsed `Query` is matched to the
+statuses it asks for and the facts of its place and year are rendered as a cited table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rag.facts.values import AWAITING_DATA, DONE, EXCEEDED, IN_PROGRESS, NOT_DONE
+from rag.lexicon import lexicon
+from rag.records import Answer, Chunk, Citation, Fact, Hit, Query
+from rag.zh import SIGNED
+
+_ASK = lexicon().status.ask  # not_done is tried before done: 「未完成」 contains 「完成」
+_ASK_RATE_OVER = re.compile(rf"完成率(?:超过|高于|大于|达到|在)\s*({SIGNED})\s*%")
+MAX_TABLE_ROWS = 60
+
+
+@dataclass(frozen=True)
+class StatusQuery:
+    """What a status question asks for; `text` is the normalised question (abbreviations expanded)."""
+
+    text: str
+    statuses: tuple[str, ...] = ()  # () = any status
+    regions: frozenset[str] = frozenset()
+    years: frozenset[int] = frozenset()
+    lowest: bool = False  # 完成率最低的是…
+    min_rate: float | None = None  # 完成率超过200%
+    named: bool = False  # asks about named indicators (某指标完成情况)
+    tasks: bool = False  # asks about work tasks too, not only indicators
+
+
+def match_status_question(query: Query) -> StatusQuery | None:
+    """Recognise 哪些指标未完成 / 超额完成 / 完成率最低 / 某指标完成情况 …, or None for other questions."""
+    text = query.text
+    statuses: tuple[str, ...] = ()
+    if _ASK["not_done"].search(text):
+        statuses = (NOT_DONE,)
+    elif _ASK["exceeded"].search(text):
+        statuses = (EXCEEDED,)
+    elif _ASK["done"].search(text):
+        statuses = (DONE, EXCEEDED)
+    elif _ASK["in_progress"].search(text):
+        statuses = (IN_PROGRESS,)
+    elif _ASK["awaiting"].search(text):
+        statuses = (AWAITING_DATA,)
+    rate = _ASK_RATE_OVER.search(text)
+    lowest = bool(_ASK["lowest"].search(text))
+    named = not statuses and not rate and not lowest and bool(_ASK["one"].search(text))
+    if not (statuses or rate or lowest or named):
+        return None
+    return StatusQuery(query.lexical_text, statuses, query.regions, query.years, lowest,
+                       float(rate.group(1)) if rate else None, named, bool(_ASK["tasks"].search(text)))
+
+
+def _progress(record: Fact) -> float | None:
+    """A comparable measure of how far along a record is: completion rate, else gap in points + 100."""
+    if record.rate is not None:
+        return record.rate
+    return 100 + record.gap_points if record.gap_points is not None else None
+
+
+def select_records(query: StatusQuery, records: Sequence[Fact]) -> list[Fact]:
+    """The records a status question asks about, in table order (lowest first for 完成率最低)."""
+    chosen = [r for r in records
+              if (not query.regions or r.region in query.regions) and (not query.years or r.year in query.years)
+              and (query.tasks or r.kind == "indicator")]
+    named = [r for r in chosen if r.kind == "indicator" and len(r.name) >= 2 and r.name in query.text]
+    if query.named:
+        return named
+    if named:  # 「拱墅2022年地区生产总值未完成吗」: the named ones only
+        chosen = named
+    if query.statuses:
+        chosen = [r for r in chosen if r.status in query.statuses]
+    if query.min_rate is not None:
+        chosen = [r for r in chosen if r.rate is not None and r.rate > query.min_rate]
+    if query.lowest:
+        ranked = sorted((r for r in chosen if _progress(r) is not None), key=lambda r: _progress(r))  # type: ignore[arg-type, return-value]
+        chosen = ranked[:3]
+    return chosen
+
+
+def _cell(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split()).replace("|", "｜")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def completion_label(record: Fact) -> str:
+    """差距/完成率 as the table says it, else as computed from target and actual."""
+    if record.completion:
+        return record.completion
+    if record.gap_points is not None and record.gap_points != 0:
+        side = "高于" if record.gap_points > 0 else "低于"
+        return f"{side}目标{abs(record.gap_points):g}个百分点"
+    if record.rate is not None:
+        return f"{record.rate:g}%"
+    return ""
+
+
+def target_label(record: Fact) -> str:
+    """The target, with the column it came from when a table has several (区年度目标 / 市下达年度目标)."""
+    source = re.sub(r"[(（][^)）]*[)）]", "", record.target_source)
+    if record.target and source and source != "年度目标":
+        return f"{record.target}（{source}）"
+    return record.target
+
+
+def answer_status_question(query: StatusQuery, records: Sequence[Fact], hits_by_chunk: Mapping[str, Chunk],
+                           question: str = "") -> Answer | None:
+    """A Markdown table of the matching facts, each row cited to its source row chunk; None if none match."""
+    chosen = [r for r in select_records(query, records) if r.chunk_id in hits_by_chunk]
+    if not chosen:
+        return None
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    rows = ["| 指标 | 目标 | 完成 | 差距/完成率 | 状态 | 备注 |", "|---|---|---|---|---|---|"]
+    for record in chosen[:MAX_TABLE_ROWS]:
+        if record.chunk_id not in numbers:
+            numbers[record.chunk_id] = len(numbers) + 1
+            citations.append(Citation(numbers[record.chunk_id], Hit(numbers[record.chunk_id], 1.0, hits_by_chunk[record.chunk_id])))
+        cells = (record.indicator, target_label(record), record.actual, completion_label(record), record.status, record.note)
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + f" [{numbers[record.chunk_id]}] |")
+    where = "".join(sorted(query.regions)) + "".join(f"{y}年" for y in sorted(query.years))
+    what = "、".join(query.statuses) if query.statuses else "相关"
+    tables = "、".join(dict.fromkeys(r.table for r in chosen))
+    intro = f"{where}{what}的{'任务' if query.tasks else '指标'}共 {len(chosen)} 项（据{tables}）："
+    if len(chosen) > MAX_TABLE_ROWS:
+        rows.append(f"\n另有 {len(chosen) - MAX_TABLE_ROWS} 项未列出，可用 `rag indicators` 查看全部。")
+    return Answer(question or query.text, intro + "\n\n" + "\n".join(rows), tuple(citations), found=True,
+                  facts=tuple(chosen[:MAX_TABLE_ROWS]), method="status")

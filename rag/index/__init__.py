@@ -1,0 +1,1 @@
+"""The on-disk index: what a build reuses and embeds (build), how it is written and loaded (store)."""

@@ -1,0 +1,179 @@
+"""Building an index: plan what can be reused, chunk and embed only what is new, then write.
+
+1. `BuildPlan.from_previous` reads the live build — verified against its checksums; a damaged build
+   is never reused, so a corrupt vector or an edited text cannot be laundered into a new build.
+2. `build_index` chunks each document (reusing the chunks, tokens and facts of a document whose
+   content and metadata are unchanged and whose pipeline fingerprint matches), embeds only the texts
+   no verified build has a vector for, and writes a new build through `rag.index.store`.
+
+The pipeline fingerprint hashes every source file and lexicon data file that shapes documents,
+chunks, tokens and facts, so a fix to cleaning, metadata or chunking reaches unchanged files too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import chunk_document
+from rag.facts.extract import extract_facts
+from rag.index.store import IndexUnavailableError, LoadedIndex, Progress, load_index, text_key, write_build
+from rag.lexicon import data_files
+from rag.records import Chunk, Document, Fact
+from rag.zh import tokenize
+
+_ROOT = Path(__file__).resolve().parent.parent
+# Everything that turns a file into documents, chunks, tokens and facts.
+_BUILD_SOURCES = ("ingest", "chunking", "facts", "zh.py", "records.py", "lexicon/__init__.py", "lexicon/places.py")
+
+
+def pipeline_fingerprint() -> str:
+    """Hash of the code and data that turn a file into documents, chunks, tokens and facts."""
+    digest = hashlib.sha1()
+    paths: list[Path] = []
+    for name in _BUILD_SOURCES:
+        path = _ROOT / name
+        paths.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    for path in [*paths, *data_files()]:
+        if path.is_file():
+            digest.update(path.relative_to(_ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _document_key(doc: Document) -> str:
+    return f"{doc.doc_id}:{doc.content_hash}:{doc.title}:{doc.region}:{doc.years}:{doc.metadata_source}"
+
+
+@dataclass
+class BuildPlan:
+    """What a new build may take from the live one: only from a build that verifies."""
+
+    documents: dict[str, tuple[str, Document]] = field(default_factory=dict)  # source -> (file signature, doc)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # text key of indexed text -> vector
+    chunks: dict[str, tuple[list[Chunk], list[list[str]], list[Fact]]] = field(default_factory=dict)
+    note: str = ""  # why nothing was reused, when that is so
+
+    @classmethod
+    def from_previous(cls, index_dir: Path, *, model: str | None = None, dimension: int | None = None) -> BuildPlan:
+        try:
+            old = load_index(index_dir, verify=True)
+        except IndexUnavailableError as exc:
+            has_build = any(Path(index_dir).glob("build-*"))
+            return cls(note=f"previous build not reused ({exc})" if has_build else "")
+        plan = cls()
+        same_pipeline = old.manifest.get("pipeline") == pipeline_fingerprint()
+        if same_pipeline:
+            entries = old.manifest.get("documents", {})
+            plan.documents = {d.source: (entries.get(doc_id, {}).get("signature", ""), d) for doc_id, d in old.documents.items()}
+            facts_by_chunk: dict[str, list[Fact]] = {}
+            for fact in old.facts:
+                facts_by_chunk.setdefault(fact.chunk_id, []).append(fact)
+            for i, chunk in enumerate(old.chunks):
+                doc = old.documents.get(chunk.doc_id)
+                if doc is not None:
+                    rows = plan.chunks.setdefault(_document_key(doc), ([], [], []))
+                    rows[0].append(chunk)
+                    rows[1].append(old.tokens[i])
+                    rows[2].extend(facts_by_chunk.get(chunk.chunk_id, []))
+        if (model is None or old.manifest.get("model") == model) and (dimension is None or old.vectors.shape[1] == dimension):
+            plan.vectors = {text_key(c.indexed_text): old.vectors[i] for i, c in enumerate(old.chunks)}
+        return plan
+
+    def reusable_document(self, source: str, signature: str) -> Document | None:
+        entry = self.documents.get(source)
+        return entry[1] if entry and entry[0] == signature else None
+
+
+def build_index(
+    documents: Sequence[Document],
+    index_dir: Path,
+    *,
+    embed: Callable[[list[str]], np.ndarray],
+    model_name: str,
+    dimension: int,
+    progress: Progress | None = None,
+    backend: str = "",
+    signatures: dict[str, str] | None = None,
+    plan: BuildPlan | None = None,
+) -> dict:
+    """Chunk, tokenise, extract facts and embed `documents` into a new build, then make it live."""
+    if not documents:
+        raise ValueError("No documents to index.")
+    report = progress or (lambda _step, _fraction: None)
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    plan = plan or BuildPlan.from_previous(index_dir, model=model_name, dimension=dimension)
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    report("切分文档 chunking", 0.0)
+    chunks: list[Chunk] = []
+    tokens: list[list[str]] = []
+    facts: list[Fact] = []
+    for doc in documents:
+        reused = plan.chunks.get(_document_key(doc))
+        if reused is not None:
+            chunks.extend(reused[0])
+            tokens.extend(reused[1])
+            facts.extend(reused[2])
+            continue
+        new_chunks = chunk_document(doc)
+        chunks.extend(new_chunks)
+        tokens.extend(tokenize(c.indexed_text) for c in new_chunks)
+        facts.extend(extract_facts(new_chunks))
+    timings["chunk_and_tokenize_s"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    vectors = np.zeros((len(chunks), dimension), dtype=np.float32)
+    todo = []
+    for i, chunk in enumerate(chunks):
+        cached = plan.vectors.get(text_key(chunk.indexed_text))
+        if cached is None:
+            todo.append(i)
+        else:
+            vectors[i] = cached
+    batch = 64
+    for done in range(0, len(todo), batch):
+        ids = todo[done : done + batch]
+        report(f"向量化 embedding {done}/{len(todo)}", 0.1 + 0.85 * done / max(1, len(todo)))
+        vectors[ids] = embed([chunks[i].indexed_text for i in ids])
+    timings["embed_s"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    report("写入索引 writing", 0.95)
+    manifest = write_build(
+        index_dir,
+        documents=documents,
+        chunks=chunks,
+        vectors=vectors,
+        tokens=tokens,
+        facts=facts,
+        manifest={
+            "pipeline": pipeline_fingerprint(),
+            "model": model_name,
+            "embed_backend": backend,
+            "dimension": dimension,
+            "embedded_now": len(todo),
+            "reused_embeddings": len(chunks) - len(todo),
+            "reuse_note": plan.note,
+            "signatures": signatures or {},
+            "timings": timings,
+        },
+    )
+    timings["write_s"] = time.perf_counter() - started
+    report("完成 done", 1.0)
+    return manifest
+
+
+def previous_index(index_dir: Path) -> LoadedIndex | None:
+    """The live build if it loads and verifies, else None."""
+    try:
+        return load_index(index_dir, verify=True)
+    except IndexUnavailableError:
+        return None

@@ -1,0 +1,1 @@
+"""Documents in: readers per format, cleaning, metadata, loading a folder."""

@@ -1,0 +1,116 @@
+"""The lexicon: words and patterns of Chinese government documents, as data, with one loader.
+
+Everything domain-specific that `rag` matches — synonyms users type, question words, stop words,
+units, status words, boilerplate lines, title words — lives in `data/lexicon.toml`; jieba's user
+dictionary in `data/userdict.txt`; China's administrative divisions in `places` (a national list).
+`lexicon()` reads them once per process. `data_files()` lists every file, for the index fingerprint.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+LEXICON_FILE = DATA_DIR / "lexicon.toml"
+
+
+@dataclass(frozen=True)
+class StatusWords:
+    done: str
+    exceeded: str
+    not_done: str
+    in_progress: str
+    awaiting: str
+    unknown: str
+    says: tuple[tuple[re.Pattern[str], str], ...]  # (cell wording, status), tried in order
+    ask: dict[str, re.Pattern[str]]  # what a status question asks: not_done, exceeded, done, lowest …
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    question_words: frozenset[str]
+    asks_number: re.Pattern[str]
+    asks_target: re.Pattern[str]
+    synonyms: dict[str, tuple[str, ...]]
+    stopwords: frozenset[str]
+    not_places: frozenset[str]
+    place_suffixes: tuple[str, ...]
+    office_words: tuple[str, ...]
+    units: tuple[str, ...]
+    comparators: tuple[str, ...]
+    empty_cells: frozenset[str]
+    growth_words: tuple[str, ...]
+    target_sentence: re.Pattern[str]
+    target_intro: re.Pattern[str]
+    today_words: tuple[str, ...]
+    status: StatusWords
+    boilerplate_line: re.Pattern[str]
+    font_picker: re.Pattern[str]
+    footer_start: re.Pattern[str]
+    title_words: tuple[str, ...]
+    not_title_start: tuple[str, ...]
+    year_heading_words: re.Pattern[str]
+    doc_types: tuple[tuple[str, str], ...]
+    user_dict: Path
+
+    def expansions(self, text: str) -> list[str]:
+        """Report terms for the user's words found in `text` (lower-cased), not already in it."""
+        lowered = text.lower()
+        return [full for short, fulls in self.synonyms.items() if short in lowered for full in fulls if full not in text]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _status(data: dict) -> StatusWords:
+    says = (
+        (re.compile(data["says_not_done"]), data["not_done"]),
+        (re.compile(data["says_done"]), data["done"]),
+        (re.compile(data["says_awaiting"]), data["awaiting"]),
+        (re.compile(data["says_in_progress"]), data["in_progress"]),
+    )
+    ask = {key.removeprefix("ask_"): re.compile(value) for key, value in data.items() if key.startswith("ask_")}
+    return StatusWords(data["done"], data["exceeded"], data["not_done"], data["in_progress"], data["awaiting"],
+                       data["unknown"], says, ask)
+
+
+@cache
+def lexicon() -> Lexicon:
+    data = tomllib.loads(LEXICON_FILE.read_text(encoding="utf-8"))
+    query, numbers, meta = data["query"], data["numbers"], data["metadata"]
+    return Lexicon(
+        question_words=_words(query["question_words"]),
+        asks_number=re.compile(query["asks_number"]),
+        asks_target=re.compile(query["asks_target"]),
+        synonyms={k: tuple(v) for k, v in query["synonyms"].items()},
+        stopwords=_words(data["bm25"]["stopwords"]),
+        not_places=_words(data["places"]["not_places"]),
+        place_suffixes=tuple(data["places"]["suffixes"]),
+        office_words=tuple(data["places"]["office_words"]),
+        units=tuple(numbers["units"]),
+        comparators=tuple(numbers["comparators"]),
+        empty_cells=frozenset(numbers["empty_cells"]),
+        growth_words=tuple(numbers["growth_words"]),
+        target_sentence=re.compile(data["targets"]["target_sentence"]),
+        target_intro=re.compile(data["targets"]["target_intro"]),
+        today_words=tuple(data["targets"]["today_words"]),
+        status=_status(data["status"]),
+        boilerplate_line=re.compile(data["boilerplate"]["line"]),
+        font_picker=re.compile(data["boilerplate"]["font_picker"]),
+        footer_start=re.compile(data["boilerplate"]["footer_start"]),
+        title_words=tuple(meta["title_words"]),
+        not_title_start=tuple(meta["not_title_start"]),
+        year_heading_words=re.compile(meta["year_heading_words"]),
+        doc_types=tuple((a, b) for a, b in meta["doc_types"]),
+        user_dict=DATA_DIR / "userdict.txt",
+    )
+
+
+def data_files() -> list[Path]:
+    """Every data file of the lexicon, for the index fingerprint."""
+    return sorted(p for p in DATA_DIR.rglob("*") if p.is_file() and p.suffix in {".toml", ".txt", ".tsv", ".csv", ".json"})

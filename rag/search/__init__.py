@@ -1,0 +1,1 @@
+"""Search: the parsed question, lexical and dense rankers, fusion, the retriever."""

@@ -1,0 +1,169 @@
+"""Query understanding: a question is parsed once into a `Query` that the retriever and answerers read.
+
+- normalised exactly like documents (NFKC + Traditional->Simplified), 「21年」 -> 「2021年」;
+- the user's words (GDP, 社零, 外贸) get the report terms (lexicon synonyms) for the lexical rankers;
+- places are read with China's national list of divisions (rag/lexicon/places) and matched to the
+  regions of the index: a place no indexed document covers — a city of an indexed province, a
+  district no report is about — is an `unknown_place`, so no answer gives another place's figure;
+- years named, the measure asked (value, growth, target, status, list) and, for a question about two
+  places or two years, one part per place or year.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import lru_cache
+
+from rag.lexicon import lexicon
+from rag.lexicon.places import Place, national_places
+from rag.records import Query
+from rag.zh import HAN, expand_two_digit_years, normalize_query, tokenize, years_in
+
+_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "自治州", "新区", "区", "县", "省", "市")
+_GROWTH = re.compile(r"增长|增速|增幅|涨了|涨幅|提高了?多少|下降了?多少|同比")
+_LIST = re.compile(r"哪些|有哪几|哪几|列举|包括什么|包括哪")
+
+
+def region_aliases(region: str) -> list[str]:
+    """拱墅区 -> [拱墅区, 拱墅]; 钱塘新区 -> [钱塘新区, 钱塘]; 宁夏回族自治区 -> [宁夏回族自治区, 宁夏]."""
+    names = [region]
+    for place in national_places().by_name(region):
+        if place.short != region and place.short not in names:
+            names.append(place.short)
+    for suffix in _SUFFIXES:
+        if region.endswith(suffix) and len(region) - len(suffix) >= 2 and region[: -len(suffix)] not in names:
+            names.append(region[: -len(suffix)])
+            break
+    return names
+
+
+_SUFFIX_PLACE = re.compile(rf"([{HAN}]{{2,3}}?)(?:新区|区|县)")
+
+
+def _suffix_places(text: str) -> list[tuple[str, int, int]]:
+    """Words ending in 区/县 that read as a district the national list may not have (a new zone, a
+    renamed district): 「…区」 not followed by an office word, and not a generic word (全区, 园区 …)."""
+    lex = lexicon()
+    found = []
+    for match in _SUFFIX_PLACE.finditer(text):
+        name = match.group(0)
+        after = text[match.end() : match.end() + 2]
+        if any(after.startswith(w) for w in lex.office_words):
+            continue
+        if name in lex.not_places or any(name.endswith(x) for x in lex.not_places if x != "新区"):
+            continue
+        found.append((match.group(1), match.start(), match.end()))
+    return found
+
+
+class QueryParser:
+    """Parses questions against the regions of one index (config in `__init__`, one `parse()`)."""
+
+    def __init__(self, known_regions: Iterable[str] = ()) -> None:
+        self.known_regions = frozenset(r for r in known_regions if r)
+        self._aliases = {r: region_aliases(r) for r in self.known_regions}
+        self._covered = {a for names in self._aliases.values() for a in names}
+        self._known_places = [p for r in self.known_regions for p in national_places().by_name(r)]
+
+    def parse(self, question: str) -> Query:
+        return _parse_cached(self, question)
+
+    def _covers(self, place: Place | None, written: str) -> bool:
+        """Does an indexed region cover this place? Same name, or the region lies inside the place
+        (a province report covers questions about the province, a city's district report does not
+        cover the city)."""
+        if any(written in alias or alias in written for alias in self._covered if len(alias) >= 2):
+            return True
+        if place is None:
+            return False
+        return any(p == place for p in self._known_places)
+
+    def _parse(self, question: str) -> Query:
+        lex = lexicon()
+        text = expand_two_digit_years(normalize_query(question))
+        expansions = tuple(lex.expansions(text))
+        regions = frozenset(r for r, names in self._aliases.items() if any(a in text for a in names))
+        years = frozenset(years_in(text))
+        places: list[str] = []
+        unknown: set[str] = set()
+        spans: list[tuple[int, int]] = []
+        for mention in national_places().mentions(text):
+            places.append(mention.text)
+            spans.append((mention.start, mention.end))
+            if not any(self._covers(p, mention.text) for p in mention.places):
+                unknown.add(mention.text)
+        for name, start, _end in _suffix_places(text):
+            if any(s <= start < e for s, e in spans):
+                continue
+            places.append(name)
+            if not self._covers(None, name):
+                unknown.add(name)
+        if not self.known_regions:
+            unknown = set()  # an index without region metadata cannot say a place is not covered
+        terms = tuple(dict.fromkeys(t for t in tokenize(text) if t not in lex.question_words and not t.isdigit()))
+        aliases = {a for r in regions for a in self._aliases[r]} | set(places)
+        topic = tuple(t for t in terms if len(t) >= 2 and not _is_place_or_year(t, aliases))
+        query = Query(
+            raw=question,
+            text=text,
+            expansions=expansions,
+            regions=regions,
+            years=years,
+            unknown_places=frozenset(unknown),
+            places=tuple(dict.fromkeys(places)),
+            terms=terms,
+            topic=topic,
+            measure=measure_asked(text),
+        )
+        return replace(query, parts=_parts(self, query))
+
+
+def _is_place_or_year(term: str, aliases: set[str]) -> bool:
+    return term.isdigit() or any(term in a or a in term for a in aliases if a)
+
+
+def measure_asked(text: str) -> str:
+    """What kind of answer the question wants: status, target, growth, list, value, or ""."""
+    lex = lexicon()
+    asks = lex.status.ask
+    if any(asks[k].search(text) for k in ("not_done", "exceeded", "done", "lowest", "awaiting")):
+        return "status"
+    if lex.asks_target.search(text) and re.search(r"目标|预期|计划|力争|打算", text):
+        return "target"
+    if _GROWTH.search(text):
+        return "growth"
+    if _LIST.search(text):
+        return "list"
+    if lex.asks_number.search(text):
+        return "value"
+    return ""
+
+
+def _parts(parser: QueryParser, query: Query) -> tuple[Query, ...]:
+    """One part per region or per year when the question names two or more (「滨江和余杭…各是多少」)."""
+    if len(query.regions) >= 2:
+        splits = [(r, "region") for r in sorted(query.regions)]
+    elif len(query.years) >= 2 and not re.search(r"\d{4}\s*[-—~至到]\s*\d{4}", query.text):
+        splits = [(y, "year") for y in sorted(query.years)]
+    else:
+        return ()
+    parts = []
+    for value, axis in splits:
+        if axis == "region":
+            part = replace(query, regions=frozenset([value]), parts=())
+        else:
+            part = replace(query, years=frozenset([value]), parts=())
+        parts.append(part)
+    return tuple(parts)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(parser: QueryParser, question: str) -> Query:
+    return parser._parse(question)
+
+
+def parse_query(question: str, known_regions: Iterable[str] = ()) -> Query:
+    """Parse one question against the given index regions (a convenience for tests and tools)."""
+    return QueryParser(known_regions).parse(question)
