@@ -20,7 +20,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder(settings):
-    from rag.embed import Embedder
+    from rag.embed.model import Embedder
 
     return Embedder(settings)
 
@@ -39,3 +39,11 @@ def engine(settings, seed_index, embedder):
     from rag.engine import Engine
 
     return Engine(settings, index_dir=seed_index, embedder=embedder)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Tests under tests/integration load the real model or build an index: mark them, so that
+    `pytest tests/unit` (or `-m "not integration"`) checks one stage in seconds."""
+    for item in items:
+        if "integration" in Path(str(item.fspath)).parts:
+            item.add_marker(pytest.mark.integration)

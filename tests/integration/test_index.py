@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 
-from rag.chunk import chunk_document
+from rag.chunking.builder import chunk_document
 from rag.engine import build
-from rag.index_store import load_index, pipeline_fingerprint
-from rag.load import load_document
+from rag.index.build import pipeline_fingerprint
+from rag.index.store import load_index
+from rag.ingest.load import load_document
 from tests.conftest import SEEDS
 
 NEW_REPORT = """关于2023年上城区民生实事项目完成情况的报告
@@ -47,12 +48,12 @@ def test_reused_chunks_equal_fresh_ones(seed_index, settings):
     doc = index.documents["004_87d7a1d99ea65eae"]
     fresh = chunk_document(doc)
     stored = [c for c in index.chunks if c.doc_id == doc.doc_id]
-    assert [c.search_text for c in fresh] == [c.search_text for c in stored]
+    assert [c.indexed_text for c in fresh] == [c.indexed_text for c in stored]
 
 
 def test_unchanged_files_are_not_read_again(seed_index, tmp_path, settings, embedder, monkeypatch):
     """An incremental build reads and cleans only new or changed files; the rest come from the last build."""
-    import rag.load as load_module
+    import rag.ingest.load as load_module
 
     index_dir = tmp_path / "index"
     shutil.copytree(seed_index, index_dir)

@@ -19,11 +19,11 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from rag.load import LoadError, decode_text, find_near_duplicates, load_document, load_folder
+from rag.ingest.load import LoadError, decode_text, find_near_duplicates, load_document, load_folder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 CORPUS = SHARED / "corpora" / "gov_work_reports"
 SEED_000 = SEEDS / "000_e7663ab01f1730df.txt"
 OPENING = SEED_000.read_text(encoding="utf-8")[:1500]
@@ -259,7 +259,7 @@ def test_provincial_corpus_loads_with_region_and_year(tmp_path):
 def test_huge_text_file_is_refused_quickly_and_the_rest_loads(tmp_path):
     import time
 
-    from rag.load import load_folder
+    from rag.ingest.load import load_folder
 
     big = tmp_path / "dump.txt"
     with big.open("wb") as handle:  # 50 MB of real report text, repeated
@@ -278,7 +278,7 @@ def test_huge_text_file_is_refused_quickly_and_the_rest_loads(tmp_path):
 def test_docx_that_is_a_zip_of_something_else_is_refused(tmp_path):
     import zipfile
 
-    from rag.load import LoadError, load_document
+    from rag.ingest.load import LoadError, load_document
 
     fake = tmp_path / "报告 2023.docx"
     with zipfile.ZipFile(fake, "w") as zf:
@@ -288,7 +288,7 @@ def test_docx_that_is_a_zip_of_something_else_is_refused(tmp_path):
 
 
 def test_nul_bytes_in_text_are_refused(tmp_path):
-    from rag.load import LoadError, load_document
+    from rag.ingest.load import LoadError, load_document
 
     path = tmp_path / "nul.txt"
     path.write_bytes("余杭区".encode() + b"\x00\x00\x00" + "地区生产总值".encode())
@@ -297,7 +297,7 @@ def test_nul_bytes_in_text_are_refused(tmp_path):
 
 
 def test_file_deleted_before_reading_is_reported(tmp_path):
-    from rag.load import LoadError, load_document
+    from rag.ingest.load import LoadError, load_document
 
     path = tmp_path / "gone.txt"
     with pytest.raises(LoadError, match="cannot read"):
@@ -305,7 +305,7 @@ def test_file_deleted_before_reading_is_reported(tmp_path):
 
 
 def test_mixed_encodings_in_one_file_are_refused_with_advice(tmp_path):
-    from rag.load import LoadError, load_document
+    from rag.ingest.load import LoadError, load_document
 
     path = tmp_path / "mixed.txt"
     path.write_bytes("余杭区2021年实现地区生产总值2502.2亿元，增长7.5%。".encode()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from rag.config import PROJECT_ROOT
-from rag.eval_run import markdown_report, write_report
-from rag.evaluate import Question, aggregate, by_kind, judge, load_questions, run_questions
+from rag.evaluation.metrics import Question, aggregate, by_kind, judge, load_questions, run_questions
+from rag.evaluation.run import markdown_report, write_report
 from rag.records import Chunk, Hit
 
 QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"

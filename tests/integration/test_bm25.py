@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from rag.bm25 import SparseBM25
-from rag.index_store import load_index
-from rag.tokenize import tokenize
+from rag.index.store import load_index
+from rag.search.bm25 import SparseBM25
+from rag.zh import tokenize
 
 QUESTIONS = [
     "余杭区2021年地区生产总值是多少",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from rag.tables import (
+from rag.chunking.tables import (
     column_name,
     find_flat_table,
     is_pipe_line,
     parse_pipe_table,
     pipe_cells,
-    render_row,
+    render_cells,
+    row_cells,
 )
 
 
@@ -144,7 +145,7 @@ def test_two_row_header_is_combined():
     names = [column_name(TABLE_000, c) for c in table.columns]
     assert names == ["指标名称", "2021年实绩·绝对值(亿元)", "2021年实绩·增幅(%)", "区年度目标(%)", "市下达年度目标(%)"]
     assert len(table.rows) == 2
-    assert render_row(TABLE_000, table.columns, table.rows[0]) == (
+    assert render_cells(row_cells(TABLE_000, table.columns, table.rows[0])) == (
         "指标名称: 地区生产总值 | 2021年实绩·绝对值(亿元): 2022.6 | 2021年实绩·增幅(%): 11.3 | "
         "区年度目标(%): 7.5%以上, 力争8% | 市下达年度目标(%): 8"
     )
@@ -181,7 +182,7 @@ def test_a_table_continues_after_a_heading_with_its_header_and_fill_down():
     lines = _lines(text)
     _, state = parse_pipe_table(text, lines[:2])
     table, _ = parse_pipe_table(text, lines[3:], state)
-    assert render_row(text, table.columns, table.rows[1]) == (
+    assert render_cells(row_cells(text, table.columns, table.rows[1])) == (
         "项目: 乙目标 | 序号: 3 | 内容及要求: 做丙。 | 牵头单位: 卫生健康局 | 配合单位: / | 完成情况: 序时推进"
     )
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from rag.clean import normalize_query
-from rag.index_store import IndexUnavailableError, load_index
+from rag.index.store import IndexUnavailableError, load_index
+from rag.zh import normalize_query
 
 CONTRACT_KEYS = {"rank", "score", "doc_id", "source", "title", "section", "text", "chunk_id"}
 
@@ -42,7 +42,7 @@ def test_traditional_source_is_shown_in_traditional(engine):
     hits = engine.search("余杭区2021年地区生产总值是多少", top_k=5)
     hit = next(h for h in hits if "2502.2" in h.chunk.display_text)
     assert "億元" in hit.chunk.display_text  # original characters, not the Simplified search form
-    assert "亿元" in hit.chunk.search_text
+    assert "亿元" in hit.chunk.body
 
 
 def test_region_in_question_prefers_that_region(engine):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.clean import (
+from rag.ingest.clean import (
     clean_display_text,
     drop_repeated_blocks,
     find_garbage_runs,
@@ -16,11 +16,11 @@ from rag.clean import (
     strip_boilerplate_lines,
     strip_garbage,
     strip_pinyin_ruby,
-    to_search_text,
 )
-from rag.load import load_document
+from rag.ingest.load import load_document
+from rag.zh import to_search_text
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 SEED_002 = SEEDS / "002_f7e74dfd952d8b46.txt"
 # A pinyin syllable left in parentheses after a Han character, in the Simplified search text.
 _RUBY_LEFT = re.compile(r"[\u4e00-\u9fff]\(([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7})\)")

@@ -10,20 +10,13 @@ from collections import Counter
 
 import pytest
 
-from rag.chunk import chunk_document
+from rag.answer.status import match_status_question
+from rag.chunking.builder import chunk_document
 from rag.config import PROJECT_ROOT
-from rag.indicators import (
-    AWAITING_DATA,
-    DONE,
-    EXCEEDED,
-    IN_PROGRESS,
-    NOT_DONE,
-    UNKNOWN,
-    extract_indicators,
-    match_status_question,
-    parse_value,
-)
-from rag.load import load_folder
+from rag.facts.extract import extract_facts
+from rag.facts.values import AWAITING_DATA, DONE, EXCEEDED, IN_PROGRESS, NOT_DONE, UNKNOWN, parse_value
+from rag.ingest.load import load_folder
+from rag.search.query import parse_query
 
 # Read off 001's annex: rows 低于目标X个百分点 or under 100% completion (完成目标 and exactly 100% are done).
 SEEDS = PROJECT_ROOT / "seeds"
@@ -37,7 +30,7 @@ GONGSHU_NOT_DONE = [
 @pytest.fixture(scope="module")
 def by_doc():
     documents, _ = load_folder(SEEDS)
-    return {d.doc_id[:3]: (chunk_document(d), extract_indicators(chunk_document(d))) for d in documents}
+    return {d.doc_id[:3]: (chunk_document(d), extract_facts(chunk_document(d))) for d in documents}
 
 
 def _table_records(records):
@@ -131,15 +124,15 @@ def test_documents_without_tables_give_only_target_records(by_doc):
     ("拱墅2022年完成了哪些指标", (DONE, EXCEEDED)),
 ])
 def test_match_status_question(question, statuses):
-    query = match_status_question(question, frozenset({"拱墅区", "滨江区"}))
+    query = match_status_question(parse_query(question, {"拱墅区", "滨江区"}))
     assert query is not None and query.statuses == statuses
     assert query.years in (frozenset({2022}), frozenset({2021}))
 
 
 def test_other_questions_are_not_status_questions():
     for question in ("余杭区2021年地区生产总值是多少", "开办首家公立托育园由哪个单位牵头", "滨江2025年主要预期指标有哪些"):
-        assert match_status_question(question, frozenset({"余杭区", "滨江区"})) is None
-    query = match_status_question("拱墅2022年完成率最低的是哪个指标", frozenset({"拱墅区"}))
+        assert match_status_question(parse_query(question, {"余杭区", "滨江区"})) is None
+    query = match_status_question(parse_query("拱墅2022年完成率最低的是哪个指标", {"拱墅区"}))
     assert query is not None and query.lowest and query.regions == {"拱墅区"}
 
 

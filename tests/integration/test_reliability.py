@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from rag.engine import Engine, build
-from rag.index_store import CURRENT, IndexUnavailableError, live_build, load_index
+from rag.index.store import CURRENT, IndexUnavailableError, live_build, load_index
 from tests.conftest import SEEDS
 
 
@@ -110,7 +110,7 @@ def test_cli_reports_corruption_without_traceback(index_copy):
 
 def test_twenty_concurrent_questions_match_sequential(engine):
     from rag.config import PROJECT_ROOT
-    from rag.evaluate import load_questions
+    from rag.evaluation.metrics import load_questions
 
     questions = [q.question for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")][:40]
     sequential = [[h.chunk.chunk_id for h in engine.search(q, top_k=10)] for q in questions]
@@ -133,7 +133,7 @@ def test_hostile_questions_get_sensible_replies(engine, question):
 
 
 def test_load_test_runs_sessions_without_errors(engine):
-    from rag.loadtest import run_load
+    from rag.evaluation.loadtest import run_load
 
     result = run_load(engine, ["余杭区2021年地区生产总值是多少", "拱墅2022年哪些指标未完成", "滨江2021年新增学位多少个"],
                       sessions=4, duration_s=3.0)
@@ -175,7 +175,7 @@ def test_rebuild_while_users_query_never_serves_a_half_built_index(index_copy, s
 def test_two_thousand_page_pdf_stand_in_is_reported_and_the_rest_indexed(tmp_path):
     from pypdf import PdfWriter
 
-    from rag.load import load_folder
+    from rag.ingest.load import load_folder
 
     writer = PdfWriter()
     for _ in range(2000):

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rag.chunk import MAX_CHARS, chunk_document
+from rag.chunking.builder import MAX_CHARS, chunk_document
 from rag.cli import main
-from rag.load import LoadError, document_from_text, load_folder
+from rag.config import PROJECT_ROOT
+from rag.ingest.load import LoadError, document_from_text, load_folder
 from rag.records import Chunk, Document
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = PROJECT_ROOT / "seeds"
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,10 @@ def _field(chunk: Chunk, name: str) -> str:
 # --- invariants every document must satisfy -----------------------------------------------------
 def _check_invariants(doc: Document, chunks: list[Chunk]) -> None:
     covered = [False] * len(doc.display_text)
-    crumbs = {crumb for c in chunks for crumb in c.section.split(" › ")}
+    crumbs = {crumb for c in chunks for crumb in (c.title, *c.breadcrumb)}
     for c in chunks:
         assert 0 <= c.start < c.end <= len(doc.display_text)
-        assert c.search_text.startswith(c.section + "\n")
+        assert c.indexed_text == c.section + "\n" + c.body
         assert c.section.startswith(doc.title)
         source = doc.display_text[c.start : c.end]
         if c.kind in ("table_row", "table"):
@@ -50,7 +50,7 @@ def _check_invariants(doc: Document, chunks: list[Chunk]) -> None:
                     assert re.sub(r"\s+", " ", cell.strip()) in c.display_text
         else:
             assert c.display_text == source
-            assert c.search_text.endswith("\n" + doc.search_text[c.start : c.end])
+            assert c.body == doc.search_text[c.start : c.end]
         for k in range(c.start, c.end):
             covered[k] = True
     # Text not inside any chunk must be a whole heading line that is a crumb of some breadcrumb.
@@ -70,7 +70,7 @@ def test_seed_chunks_lose_nothing_and_map_back(seeds, prefix):
 @pytest.mark.parametrize("prefix", ["000", "001", "002", "004"])
 def test_text_chunks_fit_the_embedding_model(seeds, prefix):
     _, chunks = seeds[prefix]
-    assert max(len(c.search_text) for c in chunks if c.kind != "table_row") <= MAX_CHARS
+    assert max(len(c.indexed_text) for c in chunks if c.kind != "table_row") <= MAX_CHARS
 
 
 _PIECES = [
@@ -172,13 +172,13 @@ def test_001_annex_yields_its_30_indicator_rows(seeds):
         # the annex title resets the path: no breadcrumb of the main text runs into the table
         assert row.section.startswith(f"{row.title} › 附件 › 2022年拱墅区主要指标(工作)执行情况表")
         assert "除险保安" not in row.section
-        assert "拱墅" in row.search_text and "2022" in row.search_text
+        assert "拱墅" in row.indexed_text and "2022" in row.indexed_text
 
 
 def test_001_jobs_figure_carries_district_and_year(seeds):
     _, chunks = seeds["001"]
     hits = [c for c in chunks if "新增城镇就业3.4万人" in c.display_text]
-    assert hits and all("拱墅区2022年" in c.search_text for c in hits)
+    assert hits and all("拱墅区2022年" in c.indexed_text for c in hits)
     assert "(四)民生福祉持续改善" in hits[0].section
 
 
@@ -188,7 +188,7 @@ def test_001_whole_table_chunks_cover_all_rows(seeds):
     listed = re.findall(r"^(\d+) \| ", "\n".join(t.display_text for t in tables), flags=re.M)
     assert listed == [str(k) for k in range(1, 31)]
     assert all(t.display_text.startswith("序号 | 指标名称 | 年度目标") for t in tables)
-    assert all(len(t.search_text) <= MAX_CHARS for t in tables)
+    assert all(len(t.indexed_text) <= MAX_CHARS for t in tables)
 
 
 def test_000_two_row_header_gives_combined_column_names(seeds):
@@ -271,5 +271,5 @@ def test_002_breadcrumbs_are_simplified_and_display_traditional(seeds):
 def test_cli_chunks_json(capsys):
     assert main(["chunks", str(SEEDS / "001_ff41aa1b071e2214.txt"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert all({"chunk_id", "type", "section", "text", "start", "end"} <= set(item) for item in data)
-    assert sum("row" in item["type"] for item in data) == 30
+    assert all({"chunk_id", "kind", "section", "text", "start", "end"} <= set(item) for item in data)
+    assert sum("row" in item["kind"] for item in data) == 30

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.load import load_document, load_folder
-from rag.metadata import infer_metadata, meeting, normalize_place, read_manifest
+from rag.ingest.load import load_document, load_folder
+from rag.ingest.metadata import infer_metadata, meeting, normalize_place, read_manifest
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 MANIFEST = tomllib.loads((SEEDS / "manifest.toml").read_text(encoding="utf-8"))
 SEED_FILES = sorted(MANIFEST)
 

@@ -7,7 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.clean import clean_display_text, strip_pinyin_ruby, to_search_text
+from rag.ingest.clean import clean_display_text, strip_pinyin_ruby
+from rag.zh import to_search_text
 from tests.conftest import SEEDS
 
 SEED_TEXT = "".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))

@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from rag.clean import looks_traditional
-from rag.embed import default_model_path
-from rag.model_build import sample_passages
+from rag.embed.build import sample_passages
+from rag.embed.model import default_model_path
+from rag.zh import looks_traditional
 from tests.conftest import SEEDS
 
 
 @pytest.fixture(scope="module")
 def onnx_dir(tmp_path_factory, settings, embedder):
-    from rag.embed_onnx import export_int8
+    from rag.embed.onnx import export_int8
 
     # `embedder` builds the default model folder if it is missing.
     return export_int8(default_model_path(settings), tmp_path_factory.mktemp("onnx") / "e5-int8")
@@ -23,7 +23,7 @@ def onnx_dir(tmp_path_factory, settings, embedder):
 
 @pytest.fixture(scope="module")
 def encoder(onnx_dir):
-    from rag.embed_onnx import OnnxEncoder
+    from rag.embed.onnx import OnnxEncoder
 
     return OnnxEncoder(onnx_dir)
 
@@ -38,7 +38,7 @@ def passages() -> list[str]:
 
 
 def test_export_is_complete_and_idempotent(onnx_dir):
-    from rag.embed_onnx import INFO_FILE, ONNX_FILE, export_int8
+    from rag.embed.onnx import INFO_FILE, ONNX_FILE, export_int8
 
     info = json.loads((onnx_dir / INFO_FILE).read_text(encoding="utf-8"))
     assert info["pooling"] == "mean" and info["hidden_size"] == 384

