@@ -15,10 +15,14 @@ QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 HYBRID_HIT5_FLOOR = 0.92
 HYBRID_MRR10_FLOOR = 0.85
 UNANSWERABLE_DECLINED_FLOOR = 0.75
+# The retrieval floors are measured on the first nine kinds; the answer-oriented kinds added later
+# (paraphrase, multi_part, compare, …) are measured by the answer evaluation.
+RETRIEVAL_KINDS = {"number", "table_cell", "list", "trad_source", "trad_query", "cross_doc", "policy", "ambiguous",
+                   "unanswerable"}
 
 
 def _hit(rank: int, doc_id: str, text: str) -> Hit:
-    return Hit(rank, 1.0 / rank, Chunk(f"{doc_id}#{rank}", doc_id, "text", "", 0, len(text), text, text))
+    return Hit(rank, 1.0 / rank, Chunk(f"{doc_id}#{rank}", doc_id, "text", 0, len(text), text, text))
 
 
 def test_eval_set_is_well_formed():
@@ -46,7 +50,7 @@ def test_metrics_on_a_hand_made_ranking():
 
 
 def test_hybrid_quality_floor_on_seeds(engine, tmp_path):
-    questions = load_questions(QUESTIONS)
+    questions = [q for q in load_questions(QUESTIONS) if q.kind in RETRIEVAL_KINDS]
     results = run_questions(questions, lambda text: engine.search(text, mode="hybrid", top_k=10))
     overall = aggregate(results)
     assert overall.hit[5] >= HYBRID_HIT5_FLOOR, by_kind(results)
