@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking.builder import MAX_CHARS, chunk_document
+from rag.chunking import chunk_document
+from rag.chunking.builder import MAX_CHARS
 from rag.cli import main
 from rag.config import PROJECT_ROOT
 from rag.ingest.load import LoadError, document_from_text, load_folder
