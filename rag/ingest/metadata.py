@@ -14,21 +14,23 @@ any field per file:
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections import Counter
 from pathlib import Path
 
-PROVINCES = (
-    "北京市 天津市 上海市 重庆市 河北省 山西省 辽宁省 吉林省 黑龙江省 江苏省 浙江省 安徽省 福建省 江西省 "
-    "山东省 河南省 湖北省 湖南省 广东省 海南省 四川省 贵州省 云南省 陕西省 甘肃省 青海省 台湾省 "
-    "内蒙古自治区 广西壮族自治区 西藏自治区 宁夏回族自治区 新疆维吾尔自治区 香港特别行政区 澳门特别行政区"
-).split()
-# 宁夏, 广西, 新疆 … as reports and file names shorten them.
-_PROVINCE_SHORT = {re.sub(r"(?:壮族|回族|维吾尔)?(?:自治区|特别行政区|省|市)$", "", p): p for p in PROVINCES}
+from rag.lexicon import lexicon
+from rag.lexicon.places import national_places
+from rag.zh import YEAR_MENTION
+
+# Province-level units and the short names reports and file names use (宁夏, 广西, 新疆 …), from the
+# national list of divisions (rag/lexicon/places).
+PROVINCES = tuple(p.name for p in national_places().by_level("province"))
+_PROVINCE_SHORT = {p.short: p.name for p in national_places().by_level("province")}
 
 HAN = r"\u4e00-\u9fff"
-_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?=年)")
+_YEAR = YEAR_MENTION
 _CN_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "○": "0"}
 
 # 「…在杭州市余杭区第十六届人民代表大会第二次会议上」: the body a government work report is given to.
@@ -37,43 +39,15 @@ _MEETING_DATE = re.compile(r"(\d{4}|[〇零○一二三四五六七八九]{4})�
 # 「向大会书面报告杭州市滨江区2021年…计划草案,请予审议」 names the report.
 _NAMED_REPORT = re.compile(rf"报告([{HAN}\d“”()]{{8,80}}?)[,，]\s*请予审议")
 
-# Words that make a line a document title (checked on short lines near the top).
-_TITLE_WORDS = (
-    "政府工作报告",
-    "工作报告",
-    "计划执行情况",
-    "计划草案",
-    "任务清单",
-    "工作要点",
-    "预算执行",
-    "报告",
-    "清单",
-)
-_NOT_TITLE_START = ("各位代表", "——", "-", "(", "(", "现在", "受")
+_LEX = lexicon()
+_TITLE_WORDS = _LEX.title_words  # words that make a short line near the top a document title
+_NOT_TITLE_START = _LEX.not_title_start
 _HEADING_START = re.compile(r"^(?:[一二三四五六七八九十]+、|\d{1,2}[.、])")
 
-# Section headings that name the years a report covers: 「一、2019年工作回顾」「二、2020年总体要求…」.
-_YEAR_HEADING_WORDS = re.compile(
-    r"工作回顾|主要工作|执行情况|工作安排|总体要求|预期目标|计划草案|主要任务|重点工作|工作任务|目标任务"
-)
+_YEAR_HEADING_WORDS = _LEX.year_heading_words  # 「一、2019年工作回顾」: headings that name the years covered
+DOC_TYPES = _LEX.doc_types
 
-DOC_TYPES = (
-    ("计划执行", "计划执行报告"),
-    ("计划草案", "计划执行报告"),
-    ("政府工作报告", "政府工作报告"),
-    ("向大会报告工作", "政府工作报告"),
-    ("工作回顾", "政府工作报告"),
-    ("工作要点", "工作要点"),
-    ("预算执行", "预算执行报告"),
-    ("完成情况", "任务进度表"),
-)
-
-# Words ending in 区/县 that are not places: 全区, 社区, 示范区 …
-_NOT_REGION_ENDINGS = (
-    "全区 本区 我区 该区 各区 城区 园区 社区 小区 街区 景区 辖区 片区 地区 市区 山区 湾区 校区 厂区 库区 矿区 "
-    "分区 新区 功能区 示范区 先行区 开发区 试验区 实验区 合作区 集聚区 核心区 保税区 自贸区 高新区 风景区 "
-    "保护区 产业区 商务区 服务区 生活区 居住区 开放区 创新区 承载区 引领区 先导区 样板区 窗口区"
-).split()
+_NOT_REGION_ENDINGS = tuple(_LEX.not_places)  # words ending in 区/县 that are not places: 全区, 社区, 示范区 …
 _CITY_PREFIX = re.compile(rf"([{HAN}]{{2}})市?$")
 
 
@@ -231,15 +205,82 @@ def infer_metadata(text: str, *, source: str = "") -> dict[str, object]:
     title = infer_title(text, region=region, years=years, doc_type=doc_type)
     if not line:
         years = infer_years(text, title)
-    return {"title": title, "region": region, "years": years, "doc_type": doc_type}
+    return {"title": title, "region": region, "years": years, "doc_type": doc_type,
+            "metadata_source": metadata_source(text, line, region)}
+
+
+def metadata_source(text: str, title_line_text: str, region: str) -> str:
+    """How sure the inferred region is: "title" when the document names it in its own title line or
+    the meeting it was given at (「四川省第十四届人民代表大会」), "text" when it was only counted from
+    mentions, "" when nothing was inferred. Retrieval weighs region/year matches by this."""
+    if not region:
+        return ""
+    place, _ = meeting(text)
+    if (place and normalize_place(place) == region) or (title_line_text and region in title_line_text):
+        return "title"
+    return "text"
+
+
+MANIFEST = "manifest.toml"
+_TEXT_FIELDS = ("title", "region", "doc_type")
+
+
+class ManifestError(ValueError):
+    """manifest.toml cannot be read at all; the message names the file and what to fix."""
+
+
+def _entry_problem(key: str, value: object) -> str:
+    """Why one manifest entry is unusable, or "" when it is fine (file, key and field named)."""
+    where = f"{MANIFEST} [{json.dumps(key, ensure_ascii=False)}]"
+    if not isinstance(value, dict):
+        return f"{where} must be a table of fields (title, region, years, doc_type), got {value!r}."
+    for field, field_value in value.items():
+        if field == "years":
+            ok = isinstance(field_value, list) and all(
+                isinstance(y, int) and not isinstance(y, bool) and 1900 <= y <= 2100 for y in field_value
+            )
+            if not ok:
+                return f"{where} years must be a list of years like [2021, 2022], got {field_value!r}."
+        elif field in _TEXT_FIELDS:
+            if not isinstance(field_value, str):
+                return f"{where} {field} must be text in quotes, got {field_value!r}."
+        else:
+            return f"{where} unknown field {field!r} (known: title, region, years, doc_type)."
+    return ""
+
+
+def manifest_entries(folder: Path) -> tuple[dict[str, dict], dict[str, str]]:
+    """(valid entries, problem per entry key) of the folder's manifest.toml.
+
+    A bad entry concerns one file, so it is returned for that file's report instead of stopping the
+    whole folder; a manifest that cannot be read at all raises `ManifestError`, since guessing
+    metadata for every file instead would be a silent data error.
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return {}, {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8.") from exc
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: invalid TOML ({exc}); fix or remove it.") from exc
+    entries: dict[str, dict] = {}
+    problems: dict[str, str] = {}
+    for key, value in data.items():
+        problem = _entry_problem(str(key), value)
+        if problem:
+            problems[str(key)] = problem
+        else:
+            entries[str(key)] = dict(value)
+    return entries, problems
 
 
 def read_manifest(folder: Path) -> dict[str, dict]:
-    path = Path(folder) / "manifest.toml"
-    if not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: invalid TOML ({exc}); fix or remove it.") from exc
-    return {str(k): dict(v) for k, v in data.items() if isinstance(v, dict)}
+    """The manifest's entries by file name; any unusable entry is an error naming the key and field."""
+    entries, problems = manifest_entries(folder)
+    if problems:
+        raise ManifestError(next(iter(problems.values())))
+    return entries
