@@ -32,17 +32,21 @@ _ROOT = Path(__file__).resolve().parent.parent
 _BUILD_SOURCES = ("ingest", "chunking", "facts", "zh.py", "records.py", "lexicon/__init__.py", "lexicon/places.py")
 
 
-def pipeline_fingerprint() -> str:
-    """Hash of the code and data that turn a file into documents, chunks, tokens and facts."""
-    digest = hashlib.sha1()
+def build_sources() -> list[Path]:
+    """Every source and data file that shapes documents, chunks, tokens and facts."""
     paths: list[Path] = []
     for name in _BUILD_SOURCES:
         path = _ROOT / name
         paths.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
-    for path in [*paths, *data_files()]:
-        if path.is_file():
-            digest.update(path.relative_to(_ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
+    return [p for p in [*paths, *data_files()] if p.is_file()]
+
+
+def pipeline_fingerprint() -> str:
+    """Hash of the code and data that turn a file into documents, chunks, tokens and facts."""
+    digest = hashlib.sha1()
+    for path in build_sources():
+        digest.update(path.relative_to(_ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
