@@ -8,8 +8,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: app test setup browser model index eval lint
 
+# The app has no login: it listens on this machine only. `make app APP_ADDRESS=0.0.0.0` serves it on the
+# network, to everyone who can reach this machine, with every indexed document (see README, "The chat").
+APP_ADDRESS ?= 127.0.0.1
+
 app: setup index
-	$(BIN)/streamlit run app.py --server.headless true
+	$(BIN)/streamlit run app.py --server.headless true --server.address $(APP_ADDRESS)
 
 test: setup browser
 	$(BIN)/ruff check rag tests app.py

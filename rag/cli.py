@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from dataclasses import replace
@@ -100,16 +101,23 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     bar, progress = _progress_bar()
     started = time.perf_counter()
     try:
-        result = build(settings, progress=progress)
+        # --docs names exactly the folder to index; without it, the configured documents plus uploads
+        result = build(settings, docs_dir=Path(args.docs) if args.docs else None, progress=progress)
     finally:
         bar.close()
     for report in result.reports:
         mark = "ok  " if report.ok else "SKIP"
         print(f"{mark} {report.path}: {report.message}")
     m = result.manifest
+    for message in m.get("skipped_documents", []):
+        print(f"SKIP {message}")
+    if m.get("reuse_note"):
+        print(f"note: {m['reuse_note']}")
+    resumed = m.get("resumed_embeddings", 0)
     print(
         f"Indexed {m['n_documents']} documents, {m['n_chunks']} chunks ({m['embedded_now']} embedded, "
-        f"{m['reused_embeddings']} reused) into {index_dir} in {time.perf_counter() - started:.1f}s."
+        f"{m['reused_embeddings']} reused{f', {resumed} of them from an interrupted build' if resumed else ''}) "
+        f"into {index_dir} in {time.perf_counter() - started:.1f}s."
     )
     return 0
 
@@ -141,23 +149,83 @@ def _engine(args: argparse.Namespace):
     return Engine(settings, need_dense=args.mode != "bm25")
 
 
+def _batch_items(path: str) -> list[tuple[int, object, str | None, str]]:
+    """(line number, id, question, problem) per non-blank line of a --batch file; problem is "" when usable.
+
+    Each bad line is named by file and line, so one typo in a thousand questions is found and the
+    other lines are still answered.
+    """
+    from rag.ingest.load import display_path
+
+    shown = display_path(path)
+    with open(path, "rb") as handle:
+        raw_lines = handle.read().split(b"\n")
+    items: list[tuple[int, object, str | None, str]] = []
+    for number, raw in enumerate(raw_lines, start=1):
+        where = f"{shown}:{number}"
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            items.append((number, None, None, f"{where}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8."))
+            continue
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            items.append((number, None, None, f"{where}: not valid JSON ({exc.msg} at column {exc.colno})."))
+            continue
+        if not isinstance(item, dict):
+            items.append((number, None, None, f'{where}: expected an object like {{"id": 1, "question": "…"}}, '
+                                              f"got {type(item).__name__}."))
+            continue
+        question = item.get("question")
+        if not isinstance(question, str):
+            problem = "has no \"question\"" if "question" not in item else \
+                f'"question" must be text, got {json.dumps(question, ensure_ascii=False)}'
+            items.append((number, item.get("id"), None, f"{where}: {problem}."))
+            continue
+        items.append((number, item.get("id"), _valid_text(question), ""))
+    return items
+
+
+def _valid_text(text: str) -> str:
+    """Lone surrogates (a JSON "\\ud800" escape, or argv bytes that are not UTF-8) as U+FFFD: the
+    tokenizers and the JSON output need valid Unicode."""
+    return re.sub("[\ud800-\udfff]", "\ufffd", text)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    engine = _engine(args)
     if args.batch:
-        with open(args.batch, encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                hits = engine.search(item["question"], mode=args.mode, top_k=args.top_k)
-                _print_json({"id": item.get("id"), "hits": [h.to_contract() for h in hits]})
-        return 0
+        items = _batch_items(args.batch)  # read before the model loads: a wrong path fails at once
+        engine = _engine(args)
+        failed = 0
+        for number, item_id, question, problem in items:
+            if problem:
+                failed += 1
+                print(problem, file=sys.stderr)
+                _print_json({"id": item_id, "line": number, "error": problem, "hits": []})
+                continue
+            try:
+                hits = engine.search(question or "", mode=args.mode, top_k=args.top_k)
+            except Exception as exc:  # noqa: BLE001 - one question's failure must not lose the other answers
+                failed += 1
+                problem = f"{args.batch}:{number}: search failed ({type(exc).__name__}: {exc})"
+                print(problem, file=sys.stderr)
+                _print_json({"id": item_id, "line": number, "error": problem, "hits": []})
+                continue
+            _print_json({"id": item_id, "hits": [h.to_contract() for h in hits]})
+        if failed:
+            print(f"rag: {failed} of {len(items)} lines could not be searched (see above).", file=sys.stderr)
+        return 1 if failed else 0
     if not args.question:
         print("Give a question, or --batch FILE.", file=sys.stderr)
         return EXIT_USER_ERROR
-    hits = engine.search(args.question, mode=args.mode, top_k=args.top_k)
+    engine = _engine(args)
+    question = _valid_text(args.question)
+    hits = engine.search(question, mode=args.mode, top_k=args.top_k)
     if args.json:
-        _print_json({"question": args.question, "hits": [h.to_contract() for h in hits]})
+        _print_json({"question": question, "hits": [h.to_contract() for h in hits]})
         return 0
     for hit in hits:
         c = hit.chunk
@@ -253,16 +321,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     modes = MODES if args.mode == "all" else (args.mode,)
     out_dir = Path(args.out) if args.out else PROJECT_ROOT / "eval" / "reports"
     if args.benchmark:
-        if not args.path:
-            print("--benchmark needs --path to the SQuAD-style JSON file.", file=sys.stderr)
+        from rag.evaluation.run import benchmark_path
+
+        try:
+            path = benchmark_path(args.benchmark, Path(args.path) if args.path else None)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
             return EXIT_USER_ERROR
-        report = run_squad_benchmark(settings, Path(args.path), modes, baseline=not args.no_baseline, limit=args.limit)
+        report = run_squad_benchmark(settings, path, modes, baseline=not args.no_baseline, limit=args.limit,
+                                     index_dir=Path(args.bench_dir) if args.bench_dir else None)
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / f"{args.benchmark}.json"
         target.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         print(f"{report['benchmark']}: {report['paragraphs']} paragraphs, {report['questions']} questions")
         for mode, m in report["modes"].items():
             print(f"  {mode:7s} " + "  ".join(f"{k}={v}" for k, v in m.items()))
+        for pipeline, units in report["span_coverage"].items():
+            print(f"  answer spans inside one unit ({pipeline}): "
+                  + "  ".join(f"{unit}={c['inside_one_unit']}" for unit, c in units.items()))
         print(f"Report: {target}")
         return 0
     question_set = Path(args.set) if args.set else PROJECT_ROOT / "eval" / "questions.jsonl"
@@ -284,8 +360,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from rag.config import PROJECT_ROOT
-    from rag.evaluation.bench import format_report, main_bench
+    from rag.evaluation.bench import cold_start, format_report, main_bench
 
+    if args.cold_start:
+        result = cold_start(_settings(args).index_dir, runs=args.cold_start)
+        print(f"cold `rag search` ({result['runs']} fresh processes, {result['command']}): median {result['median_s']}s "
+              f"(min {result['min_s']}, max {result['max_s']}), median CPU {result['median_cpu_s']}s; "
+              f"load average {result['load_avg_1m']} on {result['cores']} cores")
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     out_dir = Path(args.out) if args.out else PROJECT_ROOT / "eval" / "reports"
     report = main_bench(_settings(args), Path(args.corpus) if args.corpus else None, sizes, args.embed_sample, out_dir,
@@ -364,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmark", choices=("drcd", "cmrc", "squad"), help="run a SQuAD-style benchmark instead")
     p.add_argument("--path", help="benchmark JSON file, with --benchmark (default: ../shared/datasets/…)")
     p.add_argument("--limit", type=_positive, help="benchmark: only the first N questions")
+    p.add_argument("--bench-dir", help="benchmark: keep its documents and index in this folder and reuse them")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure build throughput, query latency and memory, up to 1M chunks")
@@ -372,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-sample", type=_positive, default=256, help="corpus chunks to embed for the throughput figure")
     p.add_argument("--backend", choices=("torch", "onnx-int8"), help="embedding backend to measure")
     p.add_argument("--out", help="report folder (default: eval/reports/)")
+    p.add_argument("--cold-start", type=_positive, nargs="?", const=7, metavar="N",
+                   help="only time N cold `rag search` processes (default 7) against --index and print the median")
+    p.add_argument("--index", help="index for --cold-start (default: index/, rag.toml index_dir or RAG_INDEX_DIR)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("loadtest", help="N simulated sessions asking the eval questions for a fixed time",
@@ -410,13 +496,18 @@ def main(argv: list[str] | None = None) -> int:
     from rag.config import ConfigError
     from rag.embed.build import ModelBuildError
     from rag.embed.model import ModelUnavailableError
-    from rag.index.store import IndexUnavailableError
+    from rag.index.store import IndexUnavailableError, IndexWriteError
     from rag.ingest.load import LoadError
 
+    for stream in (sys.stdout, sys.stderr):
+        # A path with bytes that are not UTF-8 (surrogate-escaped) must print as escapes, not crash the message.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (IndexUnavailableError, ModelUnavailableError, ModelBuildError, LoadError, ConfigError, ValueError) as exc:
+    except (IndexUnavailableError, IndexWriteError, ModelUnavailableError, ModelBuildError, LoadError, ConfigError,
+            ValueError) as exc:
         print(f"rag: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
@@ -426,6 +517,20 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a file named on the command line that is missing, unreadable, a folder …
+        from rag.ingest.load import display_path
+
+        name = f": {display_path(exc.filename)}" if exc.filename else ""
+        print(f"rag: {exc.strerror or exc}{name}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as exc:  # noqa: BLE001 - a user sees one line and how to get the details, never a traceback
+        import os
+
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"rag: unexpected error ({type(exc).__name__}: {exc}). Run again with RAG_DEBUG=1 for the details "
+              "and report it.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

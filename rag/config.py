@@ -7,6 +7,8 @@
 | models dir   | models_dir     | RAG_MODELS_DIR       | <project>/models             |
 | documents    | docs_dir       | RAG_DOCS_DIR         | <project>/seeds              |
 | index        | index_dir      | RAG_INDEX_DIR        | <project>/index              |
+| user docs    | user_docs_dir  | RAG_USER_DOCS_DIR    | <project>/userdata/documents (app uploads; indexed with docs_dir) |
+| feedback     | feedback_dir   | RAG_FEEDBACK_DIR     | <project>/userdata/feedback (the app's 👍/👎 log, JSONL) |
 | LLM endpoint | llm.base_url   | RAG_LLM_BASE_URL     | none (extractive answers)    |
 | LLM model    | llm.model      | RAG_LLM_MODEL        |                              |
 | LLM key      | llm.api_key    | RAG_LLM_API_KEY      |                              |
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +34,13 @@ class Settings:
     models_dir: Path = PROJECT_ROOT / "models"
     docs_dir: Path = PROJECT_ROOT / "seeds"
     index_dir: Path = PROJECT_ROOT / "index"
+    # Uploads from the app live apart from the git-tracked seeds/, so an upload never overwrites a seed;
+    # `build` indexes them together with docs_dir. userdata/ is git-ignored.
+    user_docs_dir: Path = PROJECT_ROOT / "userdata" / "documents"
+    feedback_dir: Path = PROJECT_ROOT / "userdata" / "feedback"
     llm_base_url: str = ""
     llm_model: str = ""
-    llm_api_key: str = ""
+    llm_api_key: str = field(default="", repr=False)  # never printed with the settings
 
     @property
     def uses_default_model(self) -> bool:
@@ -51,11 +57,13 @@ _ENV = {
     "models_dir": "RAG_MODELS_DIR",
     "docs_dir": "RAG_DOCS_DIR",
     "index_dir": "RAG_INDEX_DIR",
+    "user_docs_dir": "RAG_USER_DOCS_DIR",
+    "feedback_dir": "RAG_FEEDBACK_DIR",
     "llm_base_url": "RAG_LLM_BASE_URL",
     "llm_model": "RAG_LLM_MODEL",
     "llm_api_key": "RAG_LLM_API_KEY",
 }
-_PATHS = {"models_dir", "docs_dir", "index_dir"}
+_PATHS = {"models_dir", "docs_dir", "index_dir", "user_docs_dir", "feedback_dir"}
 
 
 _BACKENDS = ("auto", "onnx-int8", "torch")

@@ -8,17 +8,19 @@ goes to the retriever and to the answer router.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.answer.router import AnswerRouter
 from rag.config import Settings
 from rag.embed.model import Embedder
-from rag.index.build import BuildPlan, build_index
 from rag.index.store import Progress, load_index
-from rag.ingest.load import LoadReport, load_folder
-from rag.records import Answer, Fact, Hit, Query
+from rag.records import Answer, Document, Fact, Hit, Query
 from rag.search.retriever import FusionWeights, QueryFilters, Retriever
+
+if TYPE_CHECKING:
+    from rag.ingest.load import LoadReport
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,12 @@ def build(
     progress: Progress | None = None,
 ) -> BuildResult:
     """Index a folder: files whose content, metadata and pipeline are unchanged are not read again."""
+    # Imported here, not at the top: loading an engine to search must not pay for chunking and ingest
+    # imports (langchain's splitters, format readers) — a cold `rag search` is timed end to end.
+    from rag.index.build import BuildPlan, build_index
+    from rag.ingest.load import load_folder
+
+    explicit_docs = docs_dir
     docs_dir = Path(docs_dir or settings.docs_dir)
     index_dir = Path(index_dir or settings.index_dir)
     embedder = embedder or Embedder(settings)
@@ -47,6 +55,8 @@ def build(
         return plan.reusable_document(rel, signature)
 
     documents, reports = load_folder(docs_dir, reuse=reuse)
+    if explicit_docs is None:  # the configured collection: the documents folder plus the app's uploads
+        documents, reports = _add_user_documents(settings, docs_dir, documents, reports, reuse)
     if not documents:
         problems = "; ".join(r.message for r in reports if not r.ok) or "no supported files"
         raise ValueError(f"No documents could be loaded from {docs_dir} ({problems}).")
@@ -64,6 +74,29 @@ def build(
     return BuildResult(manifest, reports)
 
 
+USER_DOCS_PREFIX = "userdocs/"  # doc ids and sources of uploaded documents, so they never clash with docs_dir's
+
+
+def _add_user_documents(settings: Settings, docs_dir: Path, documents: list[Document], reports: list[LoadReport],
+                        reuse: Callable[[str, str], Document | None]) -> tuple[list[Document], list[LoadReport]]:
+    """Documents uploaded in the app (settings.user_docs_dir), indexed beside docs_dir under their own prefix."""
+    from rag.ingest.load import load_folder
+
+    user_dir = Path(settings.user_docs_dir)
+    if not user_dir.is_dir() or user_dir.resolve() == docs_dir.resolve() or not any(user_dir.iterdir()):
+        return documents, reports
+    found, user_reports = load_folder(user_dir, reuse=lambda rel, sig: reuse(USER_DOCS_PREFIX + rel, sig))
+    prefixed = [
+        d if d.doc_id.startswith(USER_DOCS_PREFIX)  # reused from the previous build: already prefixed
+        else replace(d, doc_id=USER_DOCS_PREFIX + d.doc_id, source=USER_DOCS_PREFIX + d.source)
+        for d in found
+    ]
+    return documents + prefixed, reports + [replace(r, path=USER_DOCS_PREFIX + r.path) for r in user_reports]
+
+
+WARM_UP_QUESTION = "余杭区2021年地区生产总值是多少"  # any question: it only loads the lazy parts once
+
+
 class Engine:
     """A loaded index and model, ready to answer questions."""
 
@@ -74,7 +107,16 @@ class Engine:
         self.index = load_index(self.index_dir, expected_model=settings.embed_model)
         self.embedder = embedder or (Embedder(settings) if need_dense else None)
         self.retriever = Retriever(self.index, self.embedder, weights)
-        self.router = AnswerRouter(settings, self.index.facts, self.index.chunks)
+        self.router = AnswerRouter(settings, self.index.facts, self.index.chunks, embedder=self.embedder)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Load now what the first question would load (jieba's dictionary, OpenCC, the place list, ONNX
+        Runtime's first-run buffers): no user's first answer pays for it, and sessions that start
+        together do not queue behind it."""
+        self.parse(WARM_UP_QUESTION)
+        if self.embedder is not None:
+            self.embedder.encode_query(WARM_UP_QUESTION)
 
     @property
     def facts(self) -> list[Fact]:
@@ -88,10 +130,14 @@ class Engine:
         return self.retriever.search(question, mode=mode, top_k=top_k, filters=filters)
 
     def ask(self, question: str, *, mode: str = "hybrid", top_k: int = 8, filters: QueryFilters | None = None,
-            on_token: Callable[[str], None] | None = None) -> Answer:
+            on_token: Callable[[str], None] | None = None, llm: bool = True) -> Answer:
+        """Answer a question; `llm=False` gives the extractive answer even when an LLM is configured (the eval
+        scores both)."""
         query = self.parse(question)
         hits = self.search(query, mode=mode, top_k=top_k, filters=filters)
-        return self.router.run(query, hits, allows=filters.allows if filters else None, on_token=on_token)
+        return self.router.run(query, hits, allows=filters.allows if filters else None, on_token=on_token,
+                               use_llm=llm,
+                               search=lambda part: self.search(part, mode=mode, top_k=top_k, filters=filters))
 
     def status_facts(self, question: str, filters: QueryFilters | None = None) -> list[Fact]:
         """The facts a status question (哪些指标未完成 …) is about; [] for any other question."""

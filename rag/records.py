@@ -190,6 +190,9 @@ class Hit:
     score: float
     chunk: Chunk
     scores: dict[str, float] = field(default_factory=dict)  # per ranker, for debugging
+    # The whole-answer passage: the chunk with its neighbours of the same section, in document order
+    # (rag.search.passages); empty means the chunk alone. A fact cut by a chunk boundary shows whole.
+    passage: tuple[Chunk, ...] = ()
 
     def to_contract(self) -> dict:
         """The stable JSON shape of `rag search --json` (see README, "Search contract")."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -107,9 +108,19 @@ _PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$")
 _TOKEN_NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
 
 
-@lru_cache(maxsize=1)
+_JIEBA_LOCK = threading.Lock()
+
+
 def jieba_tokenizer():
     """The one jieba instance, with the lexicon's user dictionary (region and indicator names)."""
+    # lru_cache alone lets every thread that arrives before the first load finishes load its own
+    # dictionary (0.6 s CPU each): 20 chat sessions asking at start-up took 27 s. One loads, the rest wait.
+    with _JIEBA_LOCK:
+        return _load_jieba()
+
+
+@lru_cache(maxsize=1)
+def _load_jieba():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)

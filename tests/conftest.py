@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,12 +12,17 @@ import pytest
 from rag.config import PROJECT_ROOT, Settings, load_settings
 
 SEEDS = PROJECT_ROOT / "seeds"
+# A developer's uploads and feedback (userdata/) must never leak into a test's index: tests and the
+# CLI processes they start get empty folders of their own.
+USER_DOCS = Path(os.environ.setdefault("RAG_USER_DOCS_DIR", tempfile.mkdtemp(prefix="rag-test-userdocs-")))
+os.environ.setdefault("RAG_FEEDBACK_DIR", tempfile.mkdtemp(prefix="rag-test-feedback-"))
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     # Tests ignore the user's rag.toml and environment overrides: they pin the default model.
-    return replace(load_settings(environ={}), embed_model="multilingual-e5-small", docs_dir=SEEDS)
+    return replace(load_settings(environ={}), embed_model="multilingual-e5-small", docs_dir=SEEDS, user_docs_dir=USER_DOCS,
+                   feedback_dir=Path(os.environ["RAG_FEEDBACK_DIR"]))
 
 
 @pytest.fixture(scope="session")

@@ -48,9 +48,13 @@ def match_status_question(query: Query) -> StatusQuery | None:
         statuses = (IN_PROGRESS,)
     elif _ASK["awaiting"].search(text):
         statuses = (AWAITING_DATA,)
+    more = lexicon().answer
+    if not statuses and more is not None and more.status_exceeded.search(text):
+        statuses = (EXCEEDED,)
     rate = _ASK_RATE_OVER.search(text)
-    lowest = bool(_ASK["lowest"].search(text))
-    named = not statuses and not rate and not lowest and bool(_ASK["one"].search(text))
+    lowest = bool(_ASK["lowest"].search(text)) or bool(more and more.status_lowest.search(text))
+    named = not statuses and not rate and not lowest and (
+        bool(_ASK["one"].search(text)) or bool(more and more.status_one.search(text)))
     if not (statuses or rate or lowest or named):
         return None
     return StatusQuery(query.lexical_text, statuses, query.regions, query.years, lowest,
@@ -101,6 +105,27 @@ def completion_label(record: Fact) -> str:
     return ""
 
 
+def shown_actual(record: Fact) -> str:
+    """The actual value with the unit its row states (「11.3」 in a (%) column -> 「11.3%」)."""
+    actual = record.actual.strip()
+    unit = (record.actual_parsed or {}).get("unit", "")  # the actual's own column: 增幅(%) is a %, not 亿元
+    if unit and re.fullmatch(r"[-−+]?\d+(?:\.\d+)?", actual):
+        return actual + unit
+    return actual
+
+
+def shown_completion(record: Fact) -> str:
+    """差距/完成率 for an answer: the table's own words, else the comparison in words only — an answer shows
+    no number its cited row does not hold (the points are in `rag indicators`)."""
+    if record.completion:
+        return record.completion
+    if record.gap_points is not None and record.gap_points != 0:
+        return "实际高于目标" if record.gap_points > 0 else "实际低于目标"
+    if record.rate is not None:
+        return "实际达到目标" if record.rate >= 100 else "实际低于目标"
+    return ""
+
+
 def target_label(record: Fact) -> str:
     """The target, with the column it came from when a table has several (区年度目标 / 市下达年度目标)."""
     source = re.sub(r"[(（][^)）]*[)）]", "", record.target_source)
@@ -122,13 +147,67 @@ def answer_status_question(query: StatusQuery, records: Sequence[Fact], hits_by_
         if record.chunk_id not in numbers:
             numbers[record.chunk_id] = len(numbers) + 1
             citations.append(Citation(numbers[record.chunk_id], Hit(numbers[record.chunk_id], 1.0, hits_by_chunk[record.chunk_id])))
-        cells = (record.indicator, target_label(record), record.actual, completion_label(record), record.status, record.note)
+        cells = (record.indicator, target_label(record), shown_actual(record), shown_completion(record), record.status,
+                 record.note)
         rows.append("| " + " | ".join(_cell(c) for c in cells) + f" [{numbers[record.chunk_id]}] |")
     where = "".join(sorted(query.regions)) + "".join(f"{y}年" for y in sorted(query.years))
     what = "、".join(query.statuses) if query.statuses else "相关"
     tables = "、".join(dict.fromkeys(r.table for r in chosen))
-    intro = f"{where}{what}的{'任务' if query.tasks else '指标'}共 {len(chosen)} 项（据{tables}）："
+    bases = "、".join(dict.fromkeys(r.status_basis for r in chosen if r.status_basis))
+    how = f"；状态依据：{bases}" if bases else ""
+    intro = f"{where}{what}的{'任务' if query.tasks else '指标'}共 {len(chosen)} 项（据{tables}{how}）："
     if len(chosen) > MAX_TABLE_ROWS:
         rows.append(f"\n另有 {len(chosen) - MAX_TABLE_ROWS} 项未列出，可用 `rag indicators` 查看全部。")
     return Answer(question or query.text, intro + "\n\n" + "\n".join(rows), tuple(citations), found=True,
                   facts=tuple(chosen[:MAX_TABLE_ROWS]), method="status")
+
+
+def _scope(query: StatusQuery, records: Sequence[Fact]) -> list[Fact]:
+    return [r for r in records if r.kind == "indicator" and (not query.regions or r.region in query.regions)
+            and (not query.years or r.year in query.years)]
+
+
+def no_status_answer(query: StatusQuery, records: Sequence[Fact], chunks: Mapping[str, Chunk], parsed: Query,
+                     fallback: Answer) -> Answer | None:
+    """A status question no fact matched, answered honestly.
+
+    - The place and year have an indicator table but no indicator has the asked status (「哪些没完成」 when all
+      were met): say so, and show the table's indicators with their status and how it was decided.
+    - The place and year have no table of targets and results (a work report): say the document has no
+      completion table, then show what it does report (`fallback`, the extractive answer).
+    None for a question about named indicators the table does not list: the extractive answer fits better.
+    """
+    scope = _scope(query, records)
+    where = "".join(sorted(query.regions)) + "".join(f"{y}年" for y in sorted(query.years))
+    what = "、".join(query.statuses) if query.statuses else "完成情况"
+    if scope:
+        if query.named or not query.statuses:
+            return None
+        numbers: dict[str, int] = {}
+        citations: list[Citation] = []
+        rows = ["| 指标 | 目标 | 完成 | 差距/完成率 | 状态 | 判断依据 |", "|---|---|---|---|---|---|"]
+        for record in scope[:MAX_TABLE_ROWS]:
+            if record.chunk_id not in chunks:
+                continue
+            if record.chunk_id not in numbers:
+                numbers[record.chunk_id] = len(numbers) + 1
+                citations.append(Citation(numbers[record.chunk_id], Hit(numbers[record.chunk_id], 1.0, chunks[record.chunk_id])))
+            cells = (record.indicator, target_label(record), shown_actual(record), shown_completion(record),
+                     record.status, record.status_basis or record.note)
+            rows.append("| " + " | ".join(_cell(c) for c in cells) + f" [{numbers[record.chunk_id]}] |")
+        counts: dict[str, int] = {}
+        for record in scope:
+            counts[record.status] = counts.get(record.status, 0) + 1
+        tally = "，".join(f"{status} {n} 项" for status, n in counts.items())
+        tables = "、".join(dict.fromkeys(r.table for r in scope))
+        text = (f"据{tables}，{where}没有{what}的指标（共 {len(scope)} 项：{tally}；"
+                f"状态按表中目标与实际值比较得出，单位或口径不同的记为未知）：\n\n" + "\n".join(rows))
+        return Answer(parsed.raw, text, tuple(citations), found=True, facts=tuple(scope[:MAX_TABLE_ROWS]),
+                      query=parsed, method="status")
+    if not query.regions:
+        return None
+    text = (f"{where}的文档中没有指标完成情况表（目标与实际值的对照），无法据文档判断哪些指标{what}。")
+    if fallback.found:
+        text += "文档报告的相关内容如下：\n\n" + fallback.text
+    return Answer(parsed.raw, text, fallback.citations, found=True, evidence=fallback.evidence, query=parsed,
+                  method="status")

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -70,7 +73,7 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float]:
 
 def bench_build(settings: Settings, docs_dir: Path, embedder, embed_sample: int | None) -> dict:
     """Loading+cleaning+chunking of every document, embedding (all, or a sample), and index writing."""
-    from rag.chunking.builder import chunk_document
+    from rag.chunking import chunk_document
     from rag.index.build import build_index
     from rag.ingest.load import load_folder
     from rag.zh import tokenize
@@ -110,23 +113,29 @@ def bench_queries(retriever, questions: Sequence[str], modes: Sequence[str] = MO
 
 
 def scaled_index(chunks, tokens, vectors: np.ndarray, size: int, seed: int = 0):
-    """`size` chunks made of real ones repeated with perturbations (see module docstring)."""
+    """`size` chunks made of real ones repeated with perturbations (see module docstring); the jieba
+    tokens and the character bigrams of each copy are perturbed alike (one dropped, one added)."""
     from rag.index.store import LoadedIndex
+    from rag.zh import char_bigrams
 
     rng = np.random.default_rng(seed)
     m = len(chunks)
     picks = np.arange(size) % m
-    scaled_tokens = []
+    grams = [char_bigrams(c.indexed_text) for c in chunks]
+    scaled_tokens, scaled_grams = [], []
     for i, p in enumerate(picks):
-        t = list(tokens[p])
-        if i >= m and len(t) > 1:
-            del t[rng.integers(len(t))]
-            t.append(f"#copy{i % 9973}")
+        t, g = list(tokens[p]), list(grams[p])
+        if i >= m:
+            for seq in (t, g):
+                if len(seq) > 1:
+                    del seq[rng.integers(len(seq))]
+                    seq.append(f"#copy{i % 9973}")
         scaled_tokens.append(t)
+        scaled_grams.append(g)
     vec_rows = picks % len(vectors)
     scaled = vectors[vec_rows] + rng.normal(0, 0.02, size=(size, vectors.shape[1])).astype(np.float32)
     scaled /= np.linalg.norm(scaled, axis=1, keepdims=True)
-    return LoadedIndex(Path("."), {}, {}, [chunks[p] for p in picks], scaled, scaled_tokens)
+    return LoadedIndex(Path("."), {}, {}, [chunks[p] for p in picks], scaled, scaled_tokens, bigrams=scaled_grams)
 
 
 def dense_recall(index, vectors: np.ndarray, queries: np.ndarray, k: int = 10) -> float:
@@ -181,6 +190,7 @@ def run_bench(settings: Settings, *, corpus: Path | None, sizes: Sequence[int], 
         retriever, build_s = _timed(lambda index=index: Retriever(index, embedder))
         row = bench_queries(retriever, questions[:60])
         row["index_build_s"] = round(build_s, 1)
+        row.update(engine_load(settings, index, embedder))
         row["dense_index"] = type(retriever.faiss).__name__
         query_vectors = embedder.encode_queries(questions[:40])
         row["dense_recall@10_vs_exact"] = round(dense_recall(retriever.faiss, index.vectors, query_vectors), 4)
@@ -188,6 +198,53 @@ def run_bench(settings: Settings, *, corpus: Path | None, sizes: Sequence[int], 
         report["scale"][str(size)] = row
         del index, retriever
     return report
+
+
+def engine_load(settings: Settings, index, embedder) -> dict:
+    """Seconds to load an `Engine` from disk for `index` written as a real build (model already loaded).
+
+    This is what a restart costs at that size: reading and verifying the files, the lexical matrices
+    and the persisted FAISS index — nothing is rebuilt from the raw data.
+    """
+    from rag.engine import Engine
+    from rag.index.store import write_build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_build(Path(tmp), documents=[], chunks=index.chunks, vectors=index.vectors, tokens=index.tokens, facts=[],
+                    manifest={"model": settings.embed_model, "dimension": int(index.vectors.shape[1])})
+        size_mb = folder_size_mb(Path(tmp))
+        _, load_s = _timed(lambda: Engine(settings, index_dir=Path(tmp), embedder=embedder))
+    return {"engine_load_s": round(load_s, 2), "index_on_disk_mb": round(size_mb, 1)}
+
+
+COLD_START_QUESTION = "余杭区2021年地区生产总值是多少"
+
+
+def cold_start(index_dir: Path, *, runs: int = 7, question: str = COLD_START_QUESTION, mode: str = "hybrid") -> dict:
+    """`rag search` as a fresh process, `runs` times: median wall and CPU seconds, as a user sees it.
+
+    One unmeasured run first, so the files are in the page cache (the state right after a build or
+    any earlier search). The machine's load is reported beside the times: on a shared machine wall
+    time grows with it, CPU time much less.
+    """
+    cmd = [sys.executable, "-m", "rag.cli", "search", question, "--index", str(index_dir), "--mode", mode, "--top-k", "5"]
+    walls: list[float] = []
+    cpus: list[float] = []
+    for n in range(runs + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise RuntimeError(f"`rag search` failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        if n:
+            walls.append(wall)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {"runs": runs, "median_s": round(statistics.median(walls), 2), "min_s": round(min(walls), 2),
+            "max_s": round(max(walls), 2), "median_cpu_s": round(statistics.median(cpus), 2),
+            "load_avg_1m": round(os.getloadavg()[0], 2), "cores": len(os.sched_getaffinity(0)),
+            "command": " ".join(["rag", *cmd[3:]])}
 
 
 def format_report(report: dict) -> str:
@@ -207,6 +264,10 @@ def format_report(report: dict) -> str:
     for size, row in report["scale"].items():
         lines.append(f"| scaled | {int(size):,} | " + " | ".join(f"{row[m]['p50_ms']}/{row[m]['p95_ms']}" for m in MODES)
                      + f" | {row['dense_index']} | {row['dense_recall@10_vs_exact']} | {row['peak_rss_mb']} |")
+    loads = [f"{int(size):,} chunks {row['engine_load_s']}s ({row['index_on_disk_mb']:,} MB)"
+             for size, row in report["scale"].items() if "engine_load_s" in row]
+    if loads:
+        lines += ["", "engine load from disk (model already loaded): " + "; ".join(loads)]
     lines += ["", report["scale_note"]]
     return "\n".join(lines)
 

@@ -39,10 +39,18 @@ class Question:
     kind: str
     gold_docs: tuple[str, ...]
     evidence: tuple[str, ...]
+    answer: tuple[str, ...] = ()  # strings a correct answer must contain, all of them
+    expect: str = ""  # no_table, all_met, partial: what a correct answer does beyond `answer`
+    note: str = ""
 
     @property
     def answerable(self) -> bool:
         return bool(self.evidence)
+
+    @property
+    def must_decline(self) -> bool:
+        """No document answers it and nothing else is expected: the answer must be 「未在文档中找到」."""
+        return not self.gold_docs and not self.answer and self.expect not in ("no_table", "all_met")
 
 
 def load_questions(path) -> list[Question]:
@@ -55,7 +63,8 @@ def load_questions(path) -> list[Question]:
                 row = json.loads(line)
                 questions.append(
                     Question(row["id"], row["question"], row.get("kind", "other"), tuple(row.get("gold_docs", ())),
-                             tuple(row.get("evidence", ())))
+                             tuple(row.get("evidence", ())), tuple(row.get("answer", ())), row.get("expect", ""),
+                             row.get("note", ""))
                 )
             except (json.JSONDecodeError, KeyError) as exc:
                 raise ValueError(f"{path}:{n}: not a valid question line ({exc}).") from exc
@@ -172,3 +181,203 @@ def by_kind(results: Sequence[QuestionResult]) -> dict[str, Metrics]:
     for r in results:
         groups[r.question.kind].append(r)
     return {kind: aggregate(rs) for kind, rs in sorted(groups.items())}
+
+
+# --- answer-level evaluation --------------------------------------------------------------------
+# An answer is judged on what a person reads: does its text contain every expected string, does each
+# figure's citation point at a passage that holds that figure, is a question no document answers
+# declined, and does it never give a figure for another place than the one asked.
+
+NOT_FOUND = "未在文档中找到"
+_RUBY = re.compile(r"[(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}[)）]")  # 區(qū): a pinyin annotation
+_MARKER = re.compile(r"\[(\d+)\]")
+_FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")  # unsigned: a list bullet 「- 」 is no minus sign
+_NO_TABLE = re.compile(r"没有.{0,12}(?:完成情况|完成率|目标完成|指标完成|完成).{0,6}表|(?:不含|未列|没有列出|无).{0,8}(?:完成情况|完成率)")
+_ALL_MET = re.compile(r"(?:均|全部|都)(?:已?(?:完成|达到|超过|达标))|没有(?:未完成|没完成)|无未完成|未完成的指标共\s*0")
+_COMPARISON = re.compile(r"(?:更|略|明显|较)(?:高|低|多|少|快|慢|大|小)|高于|低于|多于|少于|快于|慢于|大于|小于|相同|相等|持平|不可比")
+
+
+def normalize_answer(text: str) -> str:
+    """Like `normalize_for_match`, and pinyin ruby annotations removed."""
+    return normalize_for_match(_RUBY.sub("", text))
+
+
+def _bounded(needle: str) -> re.Pattern[str]:
+    """A pattern for `needle` that, where it begins or ends with a digit, does not match inside a longer number."""
+    start = r"(?<![\d.])" if needle[:1].isdigit() else ""
+    end = r"(?![\d.]?\d)" if needle[-1:].isdigit() else ""
+    return re.compile(start + re.escape(needle) + end)
+
+
+def contains_answer(text: str, expected: str) -> bool:
+    """Does the answer text contain `expected` (normalised), on number boundaries (「2%」 is not in 「11.2%」)?"""
+    needle = normalize_answer(expected)
+    return bool(needle) and bool(_bounded(needle).search(normalize_answer(text)))
+
+
+def answer_contains_gold(answer_text: str, gold: Sequence[str]) -> bool:
+    """SQuAD-style benchmarks (DRCD, CMRC): does the shown answer contain one of the gold answer spans?"""
+    return any(contains_answer(answer_text, g) for g in gold if g)
+
+
+def declined(answer) -> bool:
+    """The answer says the documents do not answer (a partial answer that names a missing part is not a decline)."""
+    return not answer.found or answer.text.strip().startswith(NOT_FOUND)
+
+
+def _passages(answer) -> dict[int, str]:
+    return {c.number: normalize_answer(c.hit.chunk.display_text) for c in answer.citations}
+
+
+def _holds(passage: str, figure: str) -> bool:
+    """The passage holds the figure: as written, or — a table row states units in its name or header
+    (「实际利用外资(亿美元) | 9.1」) — its number on number boundaries and its unit."""
+    if figure in passage:
+        return True
+    number = _FIGURE.match(figure)
+    if number is None:
+        return False
+    unit = figure[number.end():]
+    return bool(_bounded(number.group(0)).search(passage)) and (not unit or unit in passage)
+
+
+def cited_for(answer, expected: str) -> bool:
+    """Is the figure `expected` followed, on its line, by a citation to a passage that holds it?"""
+    needle = normalize_answer(expected)
+    passages = _passages(answer)
+    for line in answer.text.split("\n"):
+        text = normalize_answer(line)
+        for match in _bounded(needle).finditer(text):
+            marker = _MARKER.search(text, match.end())
+            if marker and _holds(passages.get(int(marker.group(1)), ""), needle):
+                return True
+    return False
+
+
+def unsupported_numbers(answer) -> list[str]:
+    """Numbers shown in an answer's cited segments that the passages they cite do not contain verbatim.
+
+    A segment is the text of a line between two citation markers (or the line's start and a marker); every
+    figure in it — years written as 「2021年」 aside, they may come from the document's date — must appear
+    in one of the passages its closing markers (「[1][2]」) cite.
+    """
+    passages = _passages(answer)
+    bad = []
+    for line in normalize_answer(answer.text.replace("\n", "¶")).split("¶"):
+        start = 0
+        markers = list(_MARKER.finditer(line))
+        for i, marker in enumerate(markers):
+            segment = line[start : marker.start()]
+            start = marker.end()
+            if not segment:
+                continue  # 「[1][2]」: the second marker closes the same segment
+            closing = [int(marker.group(1))]
+            for nxt in markers[i + 1 :]:
+                if nxt.start() != closing_end(markers, i, len(closing)):
+                    break
+                closing.append(int(nxt.group(1)))
+            cited = [passages.get(n, "") for n in closing]
+            for figure in _FIGURE.finditer(segment):
+                if segment[figure.end() : figure.end() + 1] == "年" and len(figure.group(0)) == 4:
+                    continue
+                value = figure.group(0).lstrip("+")
+                if not any(_bounded(value).search(p) for p in cited):
+                    bad.append(value)
+    return bad
+
+
+def closing_end(markers: list[re.Match[str]], i: int, count: int) -> int:
+    """Where the run of `count` markers starting at markers[i] ends."""
+    return markers[i + count - 1].end()
+
+
+@dataclass
+class AnswerJudgement:
+    question: Question
+    correct: bool
+    declined: bool
+    missing: list[str]
+    uncited: list[str]
+    other_place: bool
+    unsupported: list[str]
+    latency_ms: float
+    text: str
+
+
+def _other_place(question: Question, answer) -> bool:
+    """A figure given for a place the question did not ask about: a decline-expected question about a place no
+    document covers answered with a number, or a figure cited from a passage of another region than the one asked."""
+    if declined(answer):
+        return False
+    query = answer.query
+    has_figure = bool(_FIGURE.search(_MARKER.sub("", normalize_answer(answer.text))))
+    if not has_figure:
+        return False
+    if query is not None and query.unknown_places and question.must_decline:
+        return True
+    if query is None or not query.regions:
+        return False
+    numbers = {int(n) for n in _MARKER.findall(answer.text)}
+    return any(c.number in numbers and c.hit.chunk.region and c.hit.chunk.region not in query.regions
+               for c in answer.citations)
+
+
+def judge_answer(question: Question, answer, latency_ms: float = 0.0) -> AnswerJudgement:
+    text = answer.text
+    is_declined = declined(answer)
+    missing = [a for a in question.answer if not contains_answer(text, a)]
+    uncited = [a for a in question.answer if a not in missing and any(ch.isdigit() for ch in a)
+               and not cited_for(answer, a)]
+    if question.must_decline:
+        correct = is_declined
+    elif question.expect == "no_table":
+        correct = bool(_NO_TABLE.search(normalize_answer(text)))
+    elif question.expect == "all_met":
+        correct = not is_declined and bool(_ALL_MET.search(normalize_answer(text)))
+    else:
+        correct = not is_declined and not missing and not uncited
+        if question.expect == "partial":
+            correct = correct and NOT_FOUND in text
+        if correct and question.kind == "compare":
+            correct = bool(_COMPARISON.search(normalize_answer(text)))
+    return AnswerJudgement(question, correct, is_declined, missing, uncited, _other_place(question, answer),
+                           unsupported_numbers(answer) if not is_declined else [], latency_ms, text)
+
+
+def answer_summary(judgements: Sequence[AnswerJudgement]) -> dict:
+    """Answer accuracy overall, on answerable questions, per kind; declines; other-place figures; latency."""
+    def rate(items: Sequence[AnswerJudgement]) -> float | None:
+        return round(sum(j.correct for j in items) / len(items), 4) if items else None
+
+    answerable = [j for j in judgements if not j.question.must_decline]
+    declining = [j for j in judgements if j.question.must_decline]
+    kinds: dict[str, list[AnswerJudgement]] = defaultdict(list)
+    for j in judgements:
+        kinds[j.question.kind].append(j)
+    latencies = [j.latency_ms for j in judgements]
+    return {
+        "n": len(judgements),
+        "accuracy": rate(judgements),
+        "answerable_n": len(answerable),
+        "answerable_accuracy": rate(answerable),
+        "decline_n": len(declining),
+        "declined": rate(declining),
+        "answerable_declined": round(sum(j.declined for j in answerable) / max(1, len(answerable)), 4),
+        "other_place_figures": sum(j.other_place for j in judgements),
+        "unsupported_numbers": sum(bool(j.unsupported) for j in judgements),
+        "by_kind": {k: {"n": len(v), "accuracy": rate(v)} for k, v in sorted(kinds.items())},
+        "latency_p50_ms": round(_percentile(latencies, 0.5), 1),
+        "latency_p95_ms": round(_percentile(latencies, 0.95), 1),
+        "failures": [{"id": j.question.id, "missing": j.missing, "uncited": j.uncited, "declined": j.declined,
+                      "other_place": j.other_place} for j in judgements if not j.correct or j.other_place],
+    }
+
+
+def evaluate_answers(questions: Sequence[Question], ask: Callable) -> dict:
+    """Run every question through `ask` (question -> Answer) and judge the answers."""
+    judgements = []
+    for q in questions:
+        started = time.perf_counter()
+        answer = ask(q.question)
+        judgements.append(judge_answer(q, answer, (time.perf_counter() - started) * 1000))
+    return answer_summary(judgements)

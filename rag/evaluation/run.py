@@ -13,7 +13,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rag.config import Settings
-from rag.evaluation.metrics import K_VALUES, Question, aggregate, by_kind, load_questions, run_questions
+from rag.evaluation.metrics import (
+    K_VALUES,
+    Question,
+    aggregate,
+    by_kind,
+    evaluate_answers,
+    load_questions,
+    normalize_for_match,
+    run_questions,
+)
 
 MODES = ("hybrid", "dense", "bm25")
 NAIVE = "naive"
@@ -31,18 +40,26 @@ def evaluate_modes(questions: Sequence[Question], searchers: dict[str, Callable]
     return report
 
 
-def evaluate_abstention(questions: Sequence[Question], ask: Callable) -> dict[str, float]:
-    """How often the answer layer says 「未在文档中找到」 for unanswerable questions, and answers the rest."""
-    unanswerable = [q for q in questions if not q.answerable]
-    answerable = [q for q in questions if q.answerable]
-    said_not_found = sum(1 for q in unanswerable if not ask(q.question).found)
-    answered = sum(1 for q in answerable if ask(q.question).found)
-    return {
-        "unanswerable_n": len(unanswerable),
-        "unanswerable_declined": round(said_not_found / max(1, len(unanswerable)), 4),
-        "answerable_n": len(answerable),
-        "answerable_answered": round(answered / max(1, len(answerable)), 4),
-    }
+def evaluate_abstention(questions: Sequence[Question], ask: Callable) -> dict:
+    """The answer evaluation: answer accuracy per kind (every expected string in the answer, each figure cited
+    to a passage that holds it), questions no document answers declined with 「未在文档中找到」, answers giving
+    another place's figure (must be 0), and `ask` latency. See `rag.evaluation.metrics.judge_answer`."""
+    return evaluate_answers(questions, ask)
+
+
+def _answer_lines(name: str, a: dict) -> list[str]:
+    lines = ["", f"## Answers — {name}", "",
+             f"- answer accuracy, answerable questions: {_fmt(a['answerable_accuracy'])} of {a['answerable_n']} "
+             f"(all questions: {_fmt(a['accuracy'])} of {a['n']})",
+             f"- questions no document answers, declined with 「未在文档中找到」: {_fmt(a['declined'])} of {a['decline_n']}",
+             f"- answers giving a figure for another place than the one asked: {a['other_place_figures']}",
+             f"- answers showing a number their cited passage does not contain: {a['unsupported_numbers']}",
+             f"- `ask` latency p50 / p95: {a['latency_p50_ms']:.1f} / {a['latency_p95_ms']:.1f} ms", "",
+             "| kind | n | answer accuracy |", "|---|---|---|"]
+    lines += [f"| {k} | {v['n']} | {_fmt(v['accuracy'])} |" for k, v in a["by_kind"].items()]
+    if a.get("failures"):
+        lines += ["", "Wrong answers: " + ", ".join(f["id"] for f in a["failures"])]
+    return lines
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -75,10 +92,9 @@ def markdown_report(report: dict) -> str:
             row = [_fmt(modes[m]["by_kind"].get(kind, {}).get(metric)) for m in modes]
             lines.append(f"| {kind} | {n} | " + " | ".join(row) + " |")
     if "answers" in report:
-        a = report["answers"]
-        lines += ["", "## Answer layer (hybrid)", "",
-                  f"- unanswerable questions declined with 「未在文档中找到」: {a['unanswerable_declined']:.3f} of {a['unanswerable_n']}",
-                  f"- answerable questions given an answer: {a['answerable_answered']:.3f} of {a['answerable_n']}"]
+        lines += _answer_lines("extractive (hybrid retrieval)", report["answers"])
+    if "answers_llm" in report:
+        lines += _answer_lines("LLM", report["answers_llm"])
     for mode, data in modes.items():
         if data.get("misses@5"):
             lines += ["", f"Misses@5 ({mode}): " + ", ".join(data["misses@5"])]
@@ -152,13 +168,34 @@ def run_eval(settings: Settings, *, question_set: Path, docs_dir: Path, index_di
         "model": settings.embed_model,
         "n_chunks": len(engine.index.chunks),
         "modes": evaluate_modes(questions, searchers),
+        # share of evidence spans inside one chunk / one whole-answer passage (see span_coverage)
+        "span_coverage": index_span_coverage(engine.index, questions, engine.retriever.passage_text),
     }
     if answers:
-        report["answers"] = evaluate_abstention(questions, lambda q: engine.ask(q))
+        report["answers"] = evaluate_abstention(questions, lambda q: engine.ask(q, llm=False))
+        if settings.llm_enabled:
+            report["answers_llm"] = evaluate_abstention(questions, lambda q: engine.ask(q))
     return report
 
 
-# --- SQuAD-style benchmarks (DRCD) ---------------------------------------------------------------
+# --- SQuAD-style benchmarks (DRCD, CMRC 2018) -------------------------------------------------------
+_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+BENCHMARK_PATHS = {
+    "drcd": _SHARED / "drcd" / "DRCD_dev.json",  # Traditional, 1,000 paragraphs, 3,524 questions
+    "cmrc": _SHARED / "cmrc2018" / "cmrc2018_dev.json",  # Simplified, 848 paragraphs, 3,219 questions
+}
+
+
+def benchmark_path(name: str, path: Path | None = None) -> Path:
+    """The benchmark file: the given path, or the shared dataset's default; a clear error when missing."""
+    target = Path(path) if path else BENCHMARK_PATHS.get(name)
+    if target is None:
+        raise ValueError(f"--benchmark {name} has no default file; give --path to a SQuAD-style JSON file.")
+    if not target.is_file():
+        raise ValueError(f"Benchmark file {target} not found; give --path to the SQuAD-style JSON file.")
+    return target
+
+
 def squad_paragraphs(path: Path) -> tuple[list[tuple[str, str]], list[Question]]:
     """(paragraph id, title + text) pairs and one question per SQuAD question, gold = its paragraph."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -173,32 +210,107 @@ def squad_paragraphs(path: Path) -> tuple[list[tuple[str, str]], list[Question]]
     return paragraphs, questions
 
 
-def run_squad_benchmark(settings: Settings, path: Path, modes: Sequence[str], baseline: bool = True,
-                        limit: int | None = None) -> dict:
-    """Index the benchmark's paragraphs in a temporary index and report gold-paragraph hit@k and MRR."""
-    from rag.embed.model import Embedder
-    from rag.engine import Engine, build
-    from rag.evaluation.baseline import NaiveRetriever
+def span_coverage(questions: Sequence[Question], units: Callable[[str], Sequence[str]],
+                  source: Callable[[str], str] | None = None) -> dict[str, float | int]:
+    """Share of gold answer spans (a question's evidence strings) that lie whole inside one retrievable
+    unit of a gold document; `units(doc_id)` gives those units' texts. A span cut by a unit boundary
+    can never be returned whole, whatever the ranking. With `source(doc_id)` (the document's whole
+    text), spans the document does not contain at all (edited gold answers) are counted apart."""
+    total = inside = absent = 0
+    cache: dict[str, list[str]] = {}
+    whole: dict[str, str] = {}
+    for q in questions:
+        for span in {normalize_for_match(e) for e in q.evidence if e.strip()}:
+            if source is not None:
+                for doc_id in q.gold_docs:
+                    if doc_id not in whole:
+                        whole[doc_id] = normalize_for_match(source(doc_id))
+                if not any(span in whole[d] for d in q.gold_docs):
+                    absent += 1
+                    continue
+            total += 1
+            for doc_id in q.gold_docs:
+                if doc_id not in cache:
+                    cache[doc_id] = [normalize_for_match(t) for t in units(doc_id)]
+                if any(span in text for text in cache[doc_id]):
+                    inside += 1
+                    break
+    out: dict[str, float | int] = {"spans": total, "inside_one_unit": round(inside / max(1, total), 4)}
+    if source is not None:
+        out["not_in_source"] = absent
+    return out
 
+
+def index_span_coverage(index, questions: Sequence[Question], passages: Callable | None = None) -> dict[str, dict]:
+    """Span coverage over the chunks of a loaded index (and over expanded passages, when given)."""
+    by_doc: dict[str, list] = {}
+    for chunk in index.chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+
+    def docs_of(gold: str) -> list[str]:
+        return [d for d in by_doc if d == gold or d.endswith("/" + gold)]
+
+    def source(gold: str) -> str:
+        return "\n".join(index.documents[d].display_text for d in docs_of(gold) if d in index.documents)
+
+    def chunk_texts(gold: str) -> list[str]:
+        # a unit is what a hit shows: its headings (breadcrumb) and its text
+        return [c.display_section + "\n" + c.display_text for d in docs_of(gold) for c in by_doc[d]]
+
+    out = {"chunks": span_coverage(questions, chunk_texts, source)}
+    if passages is not None:
+        out["passages"] = span_coverage(questions, lambda gold: [passages(c) for d in docs_of(gold) for c in by_doc[d]],
+                                        source)
+    return out
+
+
+def run_squad_benchmark(settings: Settings, path: Path, modes: Sequence[str], baseline: bool = True,
+                        limit: int | None = None, index_dir: Path | None = None) -> dict:
+    """Index the benchmark's paragraphs and report gold-paragraph hit@k and MRR per mode, the naive
+    pipeline beside them, and the share of answer spans inside one retrievable unit.
+
+    With `index_dir` the benchmark's documents and index are kept there and reused by the next run
+    (only changed chunks are re-embedded); without it they live in a temporary folder.
+    """
     paragraphs, questions = squad_paragraphs(path)
     if limit:
         questions = questions[:limit]
-    embedder = Embedder(settings)
+    if index_dir is not None:
+        Path(index_dir).mkdir(parents=True, exist_ok=True)
+        return _squad_in(settings, Path(index_dir), path, paragraphs, questions, modes, baseline)
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
-        docs = Path(tmp) / "docs"
-        docs.mkdir()
-        for pid, text in paragraphs:
-            (docs / f"{pid}.txt").write_text(text, encoding="utf-8")
-        build(settings, docs_dir=docs, index_dir=Path(tmp) / "index", embedder=embedder)
-        engine = Engine(settings, index_dir=Path(tmp) / "index", embedder=embedder)
-        searchers: dict[str, Callable] = {m: (lambda q, m=m: engine.search(q, mode=m, top_k=10)) for m in modes}
-        if baseline:
-            naive = NaiveRetriever(docs, embedder)
-            searchers[NAIVE] = lambda q: naive.search(q, top_k=10)
-        results: dict[str, dict] = {}
-        for mode, search in searchers.items():
-            results[mode] = _paragraph_metrics(questions, search)
-    return {"benchmark": str(path), "paragraphs": len(paragraphs), "questions": len(questions), "modes": results}
+        return _squad_in(settings, Path(tmp), path, paragraphs, questions, modes, baseline)
+
+
+def _squad_in(settings: Settings, root: Path, path: Path, paragraphs: list[tuple[str, str]],
+              questions: list[Question], modes: Sequence[str], baseline: bool) -> dict:
+    from rag.embed.model import Embedder
+    from rag.engine import Engine, build
+    from rag.evaluation.baseline import NaiveRetriever, naive_chunks
+
+    embedder = Embedder(settings)
+    docs = root / "docs"
+    docs.mkdir(exist_ok=True)
+    for pid, text in paragraphs:
+        target = docs / f"{pid}.txt"
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+    build(settings, docs_dir=docs, index_dir=root / "index", embedder=embedder)
+    engine = Engine(settings, index_dir=root / "index", embedder=embedder)
+    searchers: dict[str, Callable] = {m: (lambda q, m=m: engine.search(q, mode=m, top_k=10)) for m in modes}
+    coverage = {"rag": index_span_coverage(engine.index, questions, getattr(engine.retriever, "passage_text", None))}
+    if baseline:
+        naive = NaiveRetriever(docs, embedder, cache_dir=root / ".cache")
+        searchers[NAIVE] = lambda q: naive.search(q, top_k=10)
+        by_doc: dict[str, list[str]] = {}
+        for chunk in naive_chunks(docs):
+            by_doc.setdefault(chunk.doc_id, []).append(chunk.display_text)
+        raw = dict(paragraphs)
+        coverage[NAIVE] = {"chunks": span_coverage(questions, lambda d: by_doc.get(d, []), lambda d: raw.get(d, ""))}
+    results = {mode: _paragraph_metrics(questions, search) for mode, search in searchers.items()}
+    return {"benchmark": str(path), "created": time.strftime("%Y-%m-%d %H:%M"), "model": settings.embed_model,
+            "paragraphs": len(paragraphs), "questions": len(questions), "n_chunks": len(engine.index.chunks),
+            "modes": results, "span_coverage": coverage}
 
 
 def _paragraph_metrics(questions: Sequence[Question], search: Callable) -> dict:
@@ -218,4 +330,5 @@ def _paragraph_metrics(questions: Sequence[Question], search: Callable) -> dict:
     out["mrr@10"] = round(sum(1 / r for r in ranks if r) / n, 4)
     latencies.sort()
     out["latency_p50_ms"] = round(latencies[n // 2], 1)
+    out["latency_p95_ms"] = round(latencies[min(n - 1, int(0.95 * n))], 1)
     return out

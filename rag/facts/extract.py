@@ -129,13 +129,24 @@ def _choose_actual(cells: dict[str, str], columns: Columns, unit: str) -> tuple[
     return cells[header], with_unit(parsed, unit if header in level and unit else header_unit(header))
 
 
-def _status(target: ParsedValue, actual: ParsedValue, completion: str, note: str, interim: bool) -> Status:
+BASIS_TABLE = "表中完成情况的文字"
+BASIS_INTERIM = "年中进度，全年未完"
+BASIS_COMPARED = "实际值与目标值比较（同一单位）"
+BASIS_UNKNOWN = "目标与实际值单位或口径不同，无法比较"
+
+
+def _status(target: ParsedValue, actual: ParsedValue, completion: str, note: str, interim: bool,
+            ) -> tuple[Status, str]:
+    """The status and how it was decided (`Fact.status_basis`)."""
     explicit = status_from_text(completion, note)
     if explicit is not None:
-        return explicit
+        return explicit, BASIS_TABLE
     if interim and re.search(r"\d", note):  # mid-year figures: progress reported, the year not over
-        return Status(IN_PROGRESS, reason=note[:40])
-    return status_from_values(target, actual) or Status(UNKNOWN, reason="目标与完成值无法比较")
+        return Status(IN_PROGRESS, reason=note[:40]), BASIS_INTERIM
+    compared = status_from_values(target, actual)
+    if compared is not None:
+        return compared, BASIS_COMPARED
+    return Status(UNKNOWN, reason="目标与完成值无法比较"), BASIS_UNKNOWN if target.raw and actual.raw else ""
 
 
 def records_from_row(chunk: Chunk) -> list[Fact]:
@@ -163,7 +174,7 @@ def records_from_row(chunk: Chunk) -> list[Fact]:
     records = []
     for header, target_text in given:
         target = with_unit(parse_value(target_text), header_unit(header) if header else "")
-        status = _status(target, actual, completion, note, interim)
+        status, basis = _status(target, actual, completion, note, interim)
         records.append(Fact(
             indicator=indicator, name=normalize_indicator(indicator),
             unit=unit or target.unit or actual.unit, target=target_text if target_text not in _EMPTY else "",
@@ -171,7 +182,7 @@ def records_from_row(chunk: Chunk) -> list[Fact]:
             rate=status.rate, note=note, region=chunk.region, year=table_year(chunk, cells), doc_id=chunk.doc_id,
             chunk_id=chunk.chunk_id, table=_table_title(chunk), target_parsed=asdict(target) if target.raw else None,
             actual_parsed=asdict(actual) if actual.raw else None, target_source=header,
-            kind="indicator" if is_indicator else "task",
+            kind="indicator" if is_indicator else "task", status_basis=basis,
         ))
     return records
 

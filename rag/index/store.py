@@ -9,8 +9,12 @@ Layout of an index folder:
         documents.jsonl       cleaned documents (display + search text) for showing and expanding
         chunks.jsonl          one `Chunk` per line, row i = vector i
         vectors.npy           float32 [n_chunks, dim], L2-normalised
+        vectors.faiss         the FAISS index of those vectors (exact or IVF), memory-mapped at load
         bm25_tokens.jsonl     the tokenised chunks (never re-tokenised per query)
+        bigram_tokens.jsonl   the chunks' character bigrams, for the bigram lexical ranker
         facts.jsonl           indicator facts extracted from the chunks (rag/facts)
+
+      .embed-checkpoint/      vectors a build has finished so far (resumable embedding; removed once live)
 
 A build writes a new build folder and only then points CURRENT at it, so a failed or killed build
 leaves the previous index untouched. What goes into a build is decided in rag/index/build.py.
@@ -18,22 +22,28 @@ leaves the previous index untouched. What goes into a build is decided in rag/in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rag.index.ann import DENSE_FILE, read_dense_index, write_dense_index
 from rag.records import Chunk, Document, Fact
+from rag.zh import char_bigrams
 
 FORMAT_VERSION = 2  # 2: chunks carry breadcrumb parts, body and cells; facts stored beside them
 CURRENT = "CURRENT"
-DATA_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "bm25_tokens.jsonl", "facts.jsonl")
+DATA_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "bm25_tokens.jsonl", "bigram_tokens.jsonl", "facts.jsonl",
+              DENSE_FILE)
+BIGRAM_FILE = "bigram_tokens.jsonl"  # added in format 2 without a bump: builds without it derive the bigrams
 
 Progress = Callable[[str, float], None]  # (step description, fraction done 0..1)
 
@@ -51,6 +61,8 @@ class LoadedIndex:
     vectors: np.ndarray
     tokens: list[list[str]]
     facts: list[Fact] = field(default_factory=list)
+    bigrams: list[list[str]] = field(default_factory=list)  # empty: derive from the chunks (older builds)
+    dense: object | None = None  # the build's FAISS index (rag/index/ann.py); None: make it from the vectors
     _chunk_pos: dict[str, int] = field(default_factory=dict)
 
     def position(self, chunk_id: str) -> int:
@@ -96,7 +108,8 @@ def live_build(index_dir: Path) -> Path | None:
 
 
 def write_build(index_dir: Path, *, documents: Sequence[Document], chunks: Sequence[Chunk], vectors: np.ndarray,
-                tokens: Sequence[Sequence[str]], facts: Sequence[Fact], manifest: dict) -> dict:
+                tokens: Sequence[Sequence[str]], facts: Sequence[Fact], manifest: dict,
+                bigrams: Sequence[Sequence[str]] | None = None) -> dict:
     """Write a complete build into a staging folder, then make it live. Returns the manifest written.
 
     `manifest` holds what the caller knows (model, pipeline, timings …); documents, counts and
@@ -110,7 +123,11 @@ def write_build(index_dir: Path, *, documents: Sequence[Document], chunks: Seque
         _write_jsonl(staging / "documents.jsonl", [d.to_dict() for d in documents])
         _write_jsonl(staging / "chunks.jsonl", [c.to_dict() for c in chunks])
         np.save(staging / "vectors.npy", vectors)
+        write_dense_index(staging / DENSE_FILE, vectors)  # IVF training at 1M: minutes here, not at every load
         _write_jsonl(staging / "bm25_tokens.jsonl", [{"t": list(t)} for t in tokens])
+        if bigrams is None:
+            bigrams = [char_bigrams(c.indexed_text) for c in chunks]
+        _write_jsonl(staging / BIGRAM_FILE, [{"t": list(t)} for t in bigrams])
         _write_jsonl(staging / "facts.jsonl", [f.to_dict() for f in facts])
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -136,8 +153,13 @@ def write_build(index_dir: Path, *, documents: Sequence[Document], chunks: Seque
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         staging.rename(index_dir / build_name)
         _point_current_at(index_dir, build_name)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, IndexWriteError):
+            raise IndexWriteError(
+                f"Could not write the index in {index_dir} ({exc.strerror or exc}); the previous index is unchanged. "
+                "Free some disk space or choose another --index folder, then run `rag index build` again."
+            ) from exc
         raise
     _remove_stale_builds(index_dir, keep=build_name)
     return manifest
@@ -167,6 +189,142 @@ def _remove_stale_builds(index_dir: Path, keep: str) -> None:
 
 
 REBUILD_HINT = "Rebuild it with `rag index build` (add --docs DIR / --index DIR as needed)."
+# Files every build of this format has; bigram_tokens.jsonl and vectors.faiss came later within format 2 (optional).
+_REQUIRED_FILES = tuple(name for name in DATA_FILES if name not in (BIGRAM_FILE, DENSE_FILE))
+
+
+def _check_manifest_shape(manifest: object, build: Path) -> None:
+    """A manifest edited or damaged into another shape is refused by name, not met by an AttributeError."""
+    if not isinstance(manifest, dict):
+        raise IndexUnavailableError(
+            f"The index manifest in {build} is damaged (a JSON {type(manifest).__name__}, not an object). {REBUILD_HINT}"
+        )
+    shapes = {"documents": dict, "checksums": dict, "model": str, "dimension": int, "n_chunks": int,
+              "n_documents": int, "built_at": str}
+    wrong = [key for key, kind in shapes.items() if not isinstance(manifest.get(key), kind)]
+    if not wrong and not all(isinstance(entry, dict) for entry in manifest["documents"].values()):
+        wrong = ["documents"]
+    if wrong:
+        raise IndexUnavailableError(
+            f"The index manifest in {build} is damaged (missing or malformed: {', '.join(wrong)}). {REBUILD_HINT}"
+        )
+
+
+def _verify_checksums(manifest: dict, build: Path) -> None:
+    """Every data file the build has must match the checksum recorded when it was written.
+
+    A manifest whose checksums were removed or emptied is refused too: an unverifiable build must
+    not pass as a verified one (its rows would be reused by the next build).
+    """
+    checksums = manifest["checksums"]
+    present = [name for name in DATA_FILES if name in _REQUIRED_FILES or (build / name).exists()]
+    for name in present:
+        path = build / name
+        digest = checksums.get(name)
+        if not isinstance(digest, str) or not path.is_file() or _sha256(path) != digest:
+            raise IndexUnavailableError(f"Index file {path} is missing or corrupt (checksum mismatch). {REBUILD_HINT}")
+
+
+class IndexWriteError(OSError):
+    """The index folder cannot take a new build (not a folder, read-only, disk full); nothing was changed."""
+
+
+# A build needs its data files (vectors and text, counted from the documents) plus the previous build,
+# kept until the next one; the margin covers JSON overhead and the checkpoint of resumable embedding.
+_SPACE_MARGIN = 3.0
+
+
+def check_writable(index_dir: Path, *, needed_bytes: int = 0) -> None:
+    """Refuse, before any embedding, an index folder a build could not be written to.
+
+    Checked for real (a probe file is created and removed), so a read-only mount, a folder owned
+    by someone else or a path that is a file are all found, whatever the permission bits say.
+    """
+    index_dir = Path(index_dir)
+    advice = "Choose another folder with --index (or index_dir in rag.toml); the previous index is unchanged."
+    existing = next((p for p in (index_dir, *index_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise IndexWriteError(f"Cannot write the index to {index_dir}: {existing} is a file, not a folder. {advice}")
+    if (index_dir / CURRENT).exists() and not (index_dir / CURRENT).is_file():
+        raise IndexWriteError(f"{index_dir / CURRENT} should be a small file naming the live build, but it is a "
+                              "folder; move it away and run `rag index build` again.")
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        probe = index_dir / f".write-probe-{os.getpid()}-{os.urandom(3).hex()}"
+        probe.write_bytes(b"probe")
+        probe.unlink()
+    except OSError as exc:
+        raise IndexWriteError(
+            f"Cannot write the index to {index_dir} ({exc.strerror or exc}; read-only or not yours?). {advice}"
+        ) from exc
+    if needed_bytes:
+        free = shutil.disk_usage(index_dir).free
+        if free < needed_bytes * _SPACE_MARGIN:
+            raise IndexWriteError(
+                f"Not enough disk space for the index in {index_dir}: about {needed_bytes * _SPACE_MARGIN / 2**20:,.0f} MB "
+                f"needed, {free / 2**20:,.0f} MB free. Free some space or choose another --index folder; "
+                "the previous index is unchanged."
+            )
+
+
+# --- resumable embedding ---------------------------------------------------------------------------
+# Embedding is most of a build's time. While a build embeds, finished vectors are saved in parts
+# under index/.embed-checkpoint/<model tag>/, each with a checksum over its keys and vectors; a build
+# killed at 95 % is continued by the next one, which reads the parts that verify and re-embeds only
+# the rest. The folder is removed once a build is live.
+CHECKPOINT_DIR = ".embed-checkpoint"
+
+
+def checkpoint_folder(index_dir: Path, model: str, dimension: int) -> Path:
+    tag = hashlib.sha1(f"{model}\0{dimension}".encode()).hexdigest()[:12]
+    return Path(index_dir) / CHECKPOINT_DIR / tag
+
+
+def _part_digest(keys: np.ndarray, vectors: np.ndarray) -> str:
+    digest = hashlib.sha256("\n".join(keys.tolist()).encode("utf-8"))
+    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def write_checkpoint_part(folder: Path, keys: Sequence[str], vectors: np.ndarray) -> bool:
+    """Save one part of finished vectors; False (and nothing left behind) when it could not be written.
+
+    Best effort: a checkpoint that cannot be written only loses the ability to resume.
+    """
+    key_array = np.array(list(keys), dtype="<U40")
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    name = f"part-{time.time_ns()}-{os.getpid()}-{os.urandom(2).hex()}"
+    tmp = Path(folder) / f".{name}.tmp.npz"
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tmp.open("wb") as handle:
+            np.savez(handle, keys=key_array, vectors=vectors, digest=np.array(_part_digest(key_array, vectors)))
+        os.replace(tmp, Path(folder) / f"{name}.npz")
+        return True
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+
+
+def read_checkpoint(folder: Path, dimension: int) -> dict[str, np.ndarray]:
+    """text key -> vector from every checkpoint part that verifies; damaged parts are ignored."""
+    vectors: dict[str, np.ndarray] = {}
+    for part in sorted(Path(folder).glob("part-*.npz")):
+        try:
+            with np.load(part, allow_pickle=False) as data:
+                keys, rows, digest = data["keys"], data["vectors"], str(data["digest"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            continue
+        if rows.ndim != 2 or rows.shape != (len(keys), dimension) or _part_digest(keys, rows) != digest:
+            continue
+        vectors.update(zip(keys.tolist(), rows, strict=True))
+    return vectors
+
+
+def clear_checkpoint(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        folder.parent.rmdir()  # only when no other model's checkpoint is in it
 
 
 def load_index(index_dir: Path, *, expected_model: str | None = None, verify: bool = True) -> LoadedIndex:
@@ -192,8 +350,9 @@ def _load_build(index_dir: Path, expected_model: str | None, verify: bool) -> Lo
         raise IndexUnavailableError(f"No index found in {index_dir}. {REBUILD_HINT}")
     try:
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or bytes that are not UTF-8
         raise IndexUnavailableError(f"The index manifest in {build} is unreadable ({exc}). {REBUILD_HINT}") from exc
+    _check_manifest_shape(manifest, build)
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexUnavailableError(
             f"The index in {index_dir} has format version {manifest.get('format_version')}, this program "
@@ -205,18 +364,17 @@ def _load_build(index_dir: Path, expected_model: str | None, verify: bool) -> Lo
             f"configured model is {expected_model!r}. {REBUILD_HINT}"
         )
     if verify:
-        for name, digest in manifest.get("checksums", {}).items():
-            path = build / name
-            if not path.is_file() or _sha256(path) != digest:
-                raise IndexUnavailableError(f"Index file {path} is missing or corrupt (checksum mismatch). {REBUILD_HINT}")
+        _verify_checksums(manifest, build)
     try:
         documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(build / "documents.jsonl")}
         chunks = [Chunk.from_dict(row) for row in _read_jsonl(build / "chunks.jsonl")]
         vectors = np.load(build / "vectors.npy")
         tokens = [row["t"] for row in _read_jsonl(build / "bm25_tokens.jsonl")]
         facts = [Fact.from_dict(row) for row in _read_jsonl(build / "facts.jsonl")]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        bigrams = [row["t"] for row in _read_jsonl(build / BIGRAM_FILE)] if (build / BIGRAM_FILE).is_file() else []
+        dense = read_dense_index(build / DENSE_FILE, expected=vectors.shape) if (build / DENSE_FILE).is_file() else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexUnavailableError(f"The index in {build} cannot be read ({exc}). {REBUILD_HINT}") from exc
-    if not (len(chunks) == len(tokens) == vectors.shape[0]):
+    if vectors.ndim != 2 or not (len(chunks) == len(tokens) == vectors.shape[0]) or (bigrams and len(bigrams) != len(chunks)):
         raise IndexUnavailableError(f"The index in {build} is inconsistent (row counts differ). {REBUILD_HINT}")
-    return LoadedIndex(build, manifest, documents, chunks, vectors, tokens, facts)
+    return LoadedIndex(build, manifest, documents, chunks, vectors, tokens, facts, bigrams=bigrams, dense=dense)

@@ -50,7 +50,13 @@ def decode_text(data: bytes, name: str = "file") -> str:
     if not data.strip():
         raise LoadError(f"{name}: the file is empty.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _checked(data.decode("utf-16"), name, "UTF-16")
+        try:
+            return _checked(data.decode("utf-16"), name, "UTF-16")
+        except UnicodeDecodeError as exc:  # odd length (truncated) or a lone surrogate
+            raise LoadError(
+                f"{name}: damaged UTF-16 text ({exc.reason} at byte {exc.start}); "
+                "open it in an editor, save it as UTF-8 and add it again."
+            ) from exc
     if b"\x00" in data[:4096]:
         raise LoadError(f"{name}: looks like a binary file (NUL bytes), not text; skipped.")
     try:
@@ -89,9 +95,11 @@ def read_docx(path: Path) -> Extracted:
     from docx.table import Table
     from lxml.etree import XMLSyntaxError
 
+    _check_zip_expansion(path)
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, zlib.error, PackageNotFoundError, XMLSyntaxError, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, PackageNotFoundError, XMLSyntaxError, KeyError, ValueError, TypeError,
+            AttributeError, IndexError, EOFError, NotImplementedError) as exc:
         raise LoadError(
             f"{path.name}: not a readable Word .docx (damaged or truncated; {type(exc).__name__}). "
             "Open it in Word, save it again as .docx and add it again."
@@ -103,6 +111,27 @@ def read_docx(path: Path) -> Extracted:
         else:
             lines.append(block.text)
     return Extracted("\n".join(lines))
+
+
+# A .docx is a zip: python-docx inflates its parts into memory, so a small file that declares
+# gigabytes of XML (a zip bomb) would exhaust memory. The declared sizes are checked first.
+MAX_DOCX_EXPANDED_BYTES = 300 * 2**20
+
+
+def _check_zip_expansion(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise LoadError(
+            f"{path.name}: not a readable Word .docx (damaged or truncated; {type(exc).__name__}). "
+            "Open it in Word, save it again as .docx and add it again."
+        ) from exc
+    if expanded > MAX_DOCX_EXPANDED_BYTES:
+        raise LoadError(
+            f"{path.name}: the Word file expands to {expanded / 2**20:,.0f} MB (the limit is "
+            f"{MAX_DOCX_EXPANDED_BYTES // 2**20} MB); it is damaged or hostile, or far larger than one report."
+        )
 
 
 def _docx_table_rows(table) -> list[str]:
@@ -121,18 +150,34 @@ def _docx_table_rows(table) -> list[str]:
 
 
 # --- PDF ------------------------------------------------------------------------------------------
+# A report is tens of pages; a PDF of thousands is a scanned archive or a book, whose text extraction
+# alone would take many minutes. Refused before any page is read, with advice.
+MAX_PDF_PAGES = 3000
+
+
 def read_pdf(path: Path) -> Extracted:
     """The PDF's text layer, page by page; pages without one are named in the notes."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             raise LoadError(f"{path.name}: the PDF is password-protected; save an unprotected copy and add it again.")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise LoadError(
+                f"{path.name}: {len(reader.pages):,} pages is more than the limit of {MAX_PDF_PAGES:,} per document; "
+                "split it into one file per report and add them again."
+            )
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise LoadError(f"{path.name}: not a readable PDF (damaged or truncated: {exc}).") from exc
+    except LimitReachedError as exc:
+        # pypdf stops a stream that inflates beyond its limit: a decompression bomb, or a damaged file.
+        raise LoadError(
+            f"{path.name}: a compressed stream in the PDF expands beyond the safety limit ({exc}); "
+            "it is damaged or hostile. Export the report to PDF again and add it again."
+        ) from exc
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError) as exc:
+        raise LoadError(f"{path.name}: not a readable PDF (damaged or truncated: {type(exc).__name__}: {exc}).") from exc
     empty = [i + 1 for i, text in enumerate(pages) if not text.strip()]
     if len(empty) == len(pages):
         raise LoadError(

@@ -9,14 +9,16 @@ decides which copy to keep.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.ingest.clean import clean_display_text
 from rag.ingest.formats import READERS, Extracted, LoadError, decode_text
-from rag.ingest.metadata import infer_metadata, read_manifest
+from rag.ingest.metadata import infer_metadata, manifest_entries
 from rag.records import Document
 from rag.zh import looks_traditional, to_search_text
 
@@ -25,6 +27,7 @@ __all__ = [
     "LoadError",
     "LoadReport",
     "decode_text",
+    "display_path",
     "document_from_text",
     "find_near_duplicates",
     "load_document",
@@ -59,11 +62,46 @@ def document_from_text(raw: str, *, doc_id: str, source: str, overrides: dict | 
         doc_type=str(meta.get("doc_type", "")),
         content_hash=hashlib.sha256(display.encode("utf-8")).hexdigest()[:16],
         script="traditional" if looks_traditional(display) else "simplified",
+        # a manifest entry naming the region or years makes them sure; else what the text said
+        metadata_source="manifest" if {"region", "years"} & set(overrides or {}) else str(meta.get("metadata_source", "")),
     )
 
 
 def load_document(path: Path, *, root: Path | None = None, overrides: dict | None = None) -> Document:
-    return _load(Path(path), root=root, overrides=overrides)[0]
+    path = Path(path)
+    if not _utf8_name(path):
+        raise LoadError(_BAD_NAME.format(name=display_path(path)))
+    return _load(path, root=root, overrides=overrides)[0]
+
+
+# --- showing paths safely ------------------------------------------------------------------------
+# A file name is bytes on Linux: one that is not valid UTF-8 arrives as lone surrogates
+# (surrogateescape), which cannot be printed or written to JSON. Reports show such bytes as \xNN,
+# and control characters (a newline in a name could forge a report line) as escapes.
+_UNSAFE_NAME_CHARS = re.compile(r"[\udc80-\udcff\x00-\x1f\x7f]")
+_BAD_NAME = (
+    "{name}: the file name is not valid UTF-8 (an old GBK or Big5 name?); rename it "
+    "(e.g. `convmv -f gbk -t utf-8 --notest FILE`) and add it again."
+)
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """`path` as text that is safe to print and store, whatever bytes its name holds."""
+    text = os.fsdecode(path)
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code - 0xDC00:02x}" if code >= 0xDC80 else ascii(match.group())[1:-1]
+
+    return _UNSAFE_NAME_CHARS.sub(escape, text)
+
+
+def _utf8_name(path: Path) -> bool:
+    try:
+        os.fsdecode(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # One report is at most a few hundred thousand characters; a file far beyond that is a dump or a
@@ -71,6 +109,8 @@ def load_document(path: Path, *, root: Path | None = None, overrides: dict | Non
 MAX_TEXT_FILE_BYTES = 20 * 2**20
 MAX_BINARY_FILE_BYTES = 200 * 2**20
 MAX_TEXT_CHARS = 5_000_000
+# Lone surrogates (from a PDF's broken character map, say) cannot be stored as UTF-8; they become U+FFFD.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _check_size(path: Path) -> None:
@@ -83,7 +123,8 @@ def _check_size(path: Path) -> None:
         )
 
 
-def _load(path: Path, *, root: Path | None, overrides: dict | None) -> tuple[Document, tuple[str, ...]]:
+def _load(path: Path, *, root: Path | None, overrides: dict | None,
+          doc_id: str | None = None) -> tuple[Document, tuple[str, ...]]:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise LoadError(f"{path.name}: unsupported file type {path.suffix!r}; supported: {', '.join(READERS)}.")
@@ -97,21 +138,76 @@ def _load(path: Path, *, root: Path | None, overrides: dict | None) -> tuple[Doc
             f"{path.name}: {len(extracted.text):,} characters of text is more than {MAX_TEXT_CHARS:,}; "
             "split it into one file per report and add them again."
         )
+    text, notes = extracted.text, extracted.notes
+    surrogates = len(_LONE_SURROGATE.findall(text))
+    if surrogates:
+        text = _LONE_SURROGATE.sub("\ufffd", text)
+        notes = (*notes, f"{surrogates} invalid character(s) (lone surrogates) replaced by U+FFFD")
     source = path.relative_to(root).as_posix() if root else path.name
     doc = document_from_text(
-        extracted.text, doc_id=Path(source).with_suffix("").as_posix(), source=source, overrides=overrides
+        text, doc_id=doc_id or _stem_id(source), source=source, overrides=overrides
     )
-    return doc, extracted.notes
+    return doc, notes
+
+
+def _stem_id(source: str) -> str:
+    return Path(source).with_suffix("").as_posix()
+
+
+def assign_doc_ids(sources: list[str]) -> dict[str, str]:
+    """One doc_id per file: its path without the extension, unless another file shares that stem.
+
+    `report.txt` alone is `report`; `report.txt` beside `report.md` are `report.txt` and `report.md`,
+    so two files never share chunk ids or the "open document" view. Ids stay stable for a folder
+    whose stems are unique (the seeds, the eval sets' gold ids).
+    """
+    stems = Counter(_stem_id(source) for source in sources)
+    ids = {source: _stem_id(source) if stems[_stem_id(source)] == 1 else source for source in sources}
+    taken = Counter(ids.values())
+    for source in sources:  # `report.txt.md` has the stem `report.txt`: numbered so no id is shared
+        if taken[ids[source]] > 1 and ids[source] != source:
+            n = 2
+            while f"{ids[source]}~{n}" in taken:
+                n += 1
+            taken[ids[source]] -= 1
+            ids[source] = f"{ids[source]}~{n}"
+            taken[ids[source]] += 1
+    return ids
 
 
 def iter_document_files(folder: Path) -> Iterator[Path]:
+    yield from _scan_folder(Path(folder))[0]
+
+
+def _scan_folder(folder: Path) -> tuple[list[Path], list[LoadReport]]:
+    """The folder's document files, and a report for each link that leads out of the folder (refused)."""
+    root = folder.resolve()
+    files: list[Path] = []
+    refused: list[LoadReport] = []
     for path in sorted(folder.rglob("*")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
             continue  # hidden files and folders (.git, editor swap files) are not documents
+        if path.is_symlink():
+            try:
+                target = path.resolve()
+            except (OSError, RuntimeError):  # a loop of links (RuntimeError in Python 3.11)
+                shown = display_path(rel.as_posix())
+                refused.append(LoadReport(shown, False, f"{shown}: a link that leads in a loop; refused."))
+                continue
+            if not target.is_relative_to(root):
+                # `ln -s /etc/passwd docs/x.txt` must not make a system file searchable.
+                shown = display_path(rel.as_posix())
+                refused.append(LoadReport(shown, False, f"{shown}: a link to {display_path(target)}, outside the "
+                                                        "documents folder; refused. Copy the file in instead."))
+                continue
+            if target.is_dir():
+                continue  # a link to a folder inside: its files are found at their own place
         if path.is_file() and path.suffix.lower() in READERS:
             if path.name.lower() == "readme.md":
                 continue  # a folder's README describes the documents; it is not one of them
-            yield path
+            files.append(path)
+    return files, refused
 
 
 def file_signature(path: Path, overrides: dict | None) -> str:
@@ -127,36 +223,61 @@ Reuse = Callable[[str, str], Document | None]
 def load_folder(folder: Path, reuse: Reuse | None = None) -> tuple[list[Document], list[LoadReport]]:
     """Load every supported file below `folder`; bad files are reported and skipped.
 
+    Whatever goes wrong with one file (a decoder error, a hostile PDF, a bad manifest entry, a name
+    that is not UTF-8) becomes that file's report line and the rest of the folder still loads.
     Near-duplicate documents are all indexed and each later copy gets an extra report line
     (ok=True, "near-duplicate of …"), so a folder holding one report twice is noticed at build time.
     `reuse` lets an incremental build skip reading and cleaning files unchanged since the last build.
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise LoadError(f"Document folder {folder} does not exist.")
-    manifest = read_manifest(folder)
-    documents: list[Document] = []
-    reports: list[LoadReport] = []
-    for path in iter_document_files(folder):
+        raise LoadError(f"Document folder {display_path(folder)} does not exist (or is not a folder).")
+    manifest, manifest_problems = manifest_entries(folder)
+    files, reports = _scan_folder(folder)
+    named: list[tuple[Path, str]] = []
+    for path in files:
         rel = path.relative_to(folder).as_posix()
-        overrides = manifest.get(rel) or manifest.get(path.stem)
+        if _utf8_name(path):
+            named.append((path, rel))
+        else:
+            reports.append(LoadReport(display_path(rel), False, _BAD_NAME.format(name=display_path(rel))))
+    doc_ids = assign_doc_ids([rel for _, rel in named])
+    documents: list[Document] = []
+    used_keys: set[str] = set()
+    for path, rel in named:
+        key = rel if rel in manifest or rel in manifest_problems else path.stem
+        used_keys.add(key)
+        if key in manifest_problems:
+            reports.append(LoadReport(rel, False, f"{path.name}: not indexed: {manifest_problems[key]}"))
+            continue
+        overrides = manifest.get(key)
         try:
             previous = reuse(rel, file_signature(path, overrides)) if reuse else None
-            doc, notes = (previous, ()) if previous else _load(path, root=folder, overrides=overrides)
+            if previous is not None:
+                doc, notes = (replace(previous, doc_id=doc_ids[rel]) if previous.doc_id != doc_ids[rel] else previous), ()
+            else:
+                doc, notes = _load(path, root=folder, overrides=overrides, doc_id=doc_ids[rel])
+        except LoadError as exc:
+            reports.append(LoadReport(rel, False, str(exc)))
+            continue
         except OSError as exc:
             reports.append(LoadReport(rel, False, f"{path.name}: cannot read the file ({exc.strerror or exc})."))
             continue
-        except LoadError as exc:
-            reports.append(LoadReport(rel, False, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one file's unforeseen failure must not stop the folder
+            reports.append(LoadReport(rel, False, f"{path.name}: could not be read ({type(exc).__name__}: "
+                                                  f"{str(exc)[:200]}); skipped. Save it again or convert it to .txt."))
             continue
         documents.append(doc)
         detail = "".join(f"; {note}" for note in notes)
         reports.append(LoadReport(rel, True, f"{doc.title} ({doc.region or '?'}, {doc.doc_type or '?'}){detail}"))
+    for key in manifest_problems.keys() - used_keys:
+        reports.append(LoadReport("manifest.toml", False, f"{manifest_problems[key]} (no file uses this entry)"))
     for later, earlier, similarity in find_near_duplicates(documents):
         reports.append(
             LoadReport(later, True, f"near-duplicate of {earlier} (similarity {similarity:.2f}); both indexed")
         )
-    return documents, reports
+    # Names reach these lines raw (a newline in a file name could forge a report line): escaped once here.
+    return documents, [LoadReport(display_path(r.path), r.ok, display_path(r.message)) for r in reports]
 
 
 # --- near-duplicate documents -----------------------------------------------------------------------

@@ -97,10 +97,17 @@ def title_line(text: str, max_lines: int = 12) -> str:
     return next((line for line in lines[:max_lines] if _is_title_line(line)), "")
 
 
+# The national government names itself so in a title: its reports are about 全国, not about the
+# districts they mention in passing (「一批区」 is no region).
+_NATIONAL_TITLE = re.compile(r"国务院|中华人民共和国|全国人民代表大会")
+
+
 def infer_region(text: str) -> str:
     place, _ = meeting(text)
     if place:
         return normalize_place(place)
+    if _NATIONAL_TITLE.search(title_line(text)):
+        return "全国"
     counts = _district_counts(text[:6000])
     if counts:
         return counts.most_common(1)[0][0]
@@ -216,7 +223,9 @@ def metadata_source(text: str, title_line_text: str, region: str) -> str:
     if not region:
         return ""
     place, _ = meeting(text)
-    if (place and normalize_place(place) == region) or (title_line_text and region in title_line_text):
+    named = _NAMED_REPORT.search(text[:2000])  # 「报告《…》，请予审议」: the report names itself
+    if (place and (normalize_place(place) == region or region in place)) or region in title_line_text or (
+            named and region in named.group(1)) or (region == "全国" and _NATIONAL_TITLE.search(title_line_text)):
         return "title"
     return "text"
 

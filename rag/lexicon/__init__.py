@@ -31,6 +31,31 @@ class StatusWords:
 
 
 @dataclass(frozen=True)
+class AnswerWords:
+    """What the answer layer reads: clause fillers, growth clauses, list openers, comparison and part words."""
+
+    lead_fillers: tuple[str, ...]
+    growth_clause: re.Pattern[str]
+    list_intro: re.Pattern[str]
+    list_item_start: re.Pattern[str]
+    asks_compare: re.Pattern[str]
+    asks_each: re.Pattern[str]
+    part_joiners: tuple[str, ...]
+    sub_area: re.Pattern[str]
+    status_one: re.Pattern[str]
+    status_exceeded: re.Pattern[str]
+    status_lowest: re.Pattern[str]
+
+
+def _answer_words(data: dict) -> AnswerWords:
+    return AnswerWords(tuple(data["lead_fillers"]), re.compile(data["growth_clause"]), re.compile(data["list_intro"]),
+                       re.compile(data["list_item_start"]), re.compile(data["asks_compare"]),
+                       re.compile(data["asks_each"]), tuple(data["part_joiners"]), re.compile(data["sub_area"]),
+                       re.compile(data["status_one"]), re.compile(data["status_exceeded"]),
+                       re.compile(data["status_lowest"]))
+
+
+@dataclass(frozen=True)
 class Lexicon:
     question_words: frozenset[str]
     asks_number: re.Pattern[str]
@@ -56,6 +81,7 @@ class Lexicon:
     year_heading_words: re.Pattern[str]
     doc_types: tuple[tuple[str, str], ...]
     user_dict: Path
+    answer: AnswerWords | None = None
 
     def expansions(self, text: str) -> list[str]:
         """Report terms for the user's words found in `text` (lower-cased), not already in it."""
@@ -108,6 +134,7 @@ def lexicon() -> Lexicon:
         year_heading_words=re.compile(meta["year_heading_words"]),
         doc_types=tuple((a, b) for a, b in meta["doc_types"]),
         user_dict=DATA_DIR / "userdict.txt",
+        answer=_answer_words(data["answer"]),
     )
 
 

@@ -8,9 +8,11 @@ the same parameters (tested to 1e-6), including its floor for negative idf (epsi
 
 from __future__ import annotations
 
-import math
+import os
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -21,29 +23,31 @@ class SparseBM25:
         self.k1, self.b, self.epsilon = k1, b, epsilon
         self.n_docs = len(corpus)
         self.vocabulary: dict[str, int] = {}
-        rows, cols, tfs = [], [], []
+        # Compact arrays, not lists of Python ints: a bigram index of 100k chunks has ~25M entries.
+        cols, tfs, indptr = array("l"), array("l"), array("l", [0])
         lengths = np.zeros(self.n_docs, dtype=np.float64)
-        doc_freq: Counter[str] = Counter()
+        vocab = self.vocabulary
         for d, tokens in enumerate(corpus):
             lengths[d] = len(tokens)
             counts = Counter(tokens)
-            doc_freq.update(counts.keys())
-            for term, tf in counts.items():
-                rows.append(d)
-                cols.append(self.vocabulary.setdefault(term, len(self.vocabulary)))
-                tfs.append(tf)
+            cols.extend(vocab.setdefault(term, len(vocab)) for term in counts)
+            tfs.extend(counts.values())
+            indptr.append(len(cols))
         self.avgdl = float(lengths.sum() / max(1, self.n_docs))
-        tf = np.asarray(tfs, dtype=np.float64)
-        norm = self.k1 * (1 - self.b + self.b * lengths[np.asarray(rows, dtype=np.int64)] / (self.avgdl or 1.0))
+        col = np.frombuffer(cols, dtype=np.int64) if cols else np.zeros(0, dtype=np.int64)
+        tf = np.frombuffer(tfs, dtype=np.int64).astype(np.float64) if tfs else np.zeros(0)
+        row_ptr = np.frombuffer(indptr, dtype=np.int64)
+        rows = np.repeat(np.arange(self.n_docs), np.diff(row_ptr))
+        norm = self.k1 * (1 - self.b + self.b * lengths[rows] / (self.avgdl or 1.0))
         weights = tf * (self.k1 + 1) / (tf + norm)
-        self.matrix = sparse.csc_matrix((weights, (rows, cols)), shape=(self.n_docs, len(self.vocabulary)))
-        self.idf = self._idf(doc_freq)
+        shape = (self.n_docs, len(vocab))
+        self.matrix = sparse.csr_matrix((weights, col, row_ptr), shape=shape).tocsc()
+        self.idf = self._idf(np.bincount(col, minlength=len(vocab)))
 
-    def _idf(self, doc_freq: Counter[str]) -> np.ndarray:
-        idf = np.zeros(len(self.vocabulary), dtype=np.float64)
-        for term, col in self.vocabulary.items():
-            n = doc_freq[term]
-            idf[col] = math.log(self.n_docs - n + 0.5) - math.log(n + 0.5)
+    def _idf(self, doc_freq: np.ndarray) -> np.ndarray:
+        """rank-bm25's idf: log(N − n + 0.5) − log(n + 0.5), per vocabulary column."""
+        n = doc_freq.astype(np.float64)
+        idf = np.log(self.n_docs - n + 0.5) - np.log(n + 0.5)
         # rank-bm25 replaces negative idf (terms in over half the documents) by epsilon × average idf
         floor = self.epsilon * (float(idf.mean()) if len(idf) else 0.0)
         idf[idf < 0] = floor
@@ -71,3 +75,51 @@ class SparseBM25:
             candidates = np.arange(len(scores))
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
+    # --- persistence: loading a saved matrix skips re-counting every token of every chunk ------------
+    def save(self, path: Path) -> None:
+        """Write the scorer to `path` (.npz), atomically: a reader never sees half a file."""
+        m = self.matrix
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            np.savez(handle, data=m.data, indices=m.indices, indptr=m.indptr, shape=np.asarray(m.shape),
+                     idf=self.idf, params=np.asarray([self.k1, self.b, self.epsilon, self.avgdl, self.n_docs]),
+                     vocabulary=np.asarray(list(self.vocabulary), dtype=str))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> SparseBM25:
+        with np.load(path, allow_pickle=False) as data:
+            self = cls.__new__(cls)
+            k1, b, epsilon, avgdl, n_docs = data["params"].tolist()
+            self.k1, self.b, self.epsilon, self.avgdl, self.n_docs = k1, b, epsilon, avgdl, int(n_docs)
+            self.matrix = sparse.csc_matrix((data["data"], data["indices"], data["indptr"]),
+                                            shape=tuple(data["shape"].tolist()))
+            self.idf = data["idf"]
+            self.vocabulary = {term: i for i, term in enumerate(data["vocabulary"].tolist())}
+        if self.matrix.shape != (self.n_docs, len(self.vocabulary)) or len(self.idf) != len(self.vocabulary):
+            raise ValueError(f"{path}: inconsistent BM25 matrix")
+        return self
+
+
+def cached_bm25(rows: Callable[[], Sequence[Sequence[str]]], cache: Path | None, n_docs: int) -> SparseBM25:
+    """The scorer saved at `cache` when it is there and fits, else built from `rows()` and saved there.
+
+    The cache lives inside an index build (which never changes once written) and is named by the
+    checksum of the token file it was made from, so it cannot go stale; a read-only or unwritable
+    index only means the matrix is rebuilt on each load.
+    """
+    if cache is not None and cache.is_file():
+        try:
+            loaded = SparseBM25.load(cache)
+            if loaded.n_docs == n_docs:
+                return loaded
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is rebuilt below
+    bm25 = SparseBM25([t or ["∅"] for t in rows()])
+    if cache is not None:
+        try:
+            bm25.save(cache)
+        except OSError:
+            pass
+    return bm25

@@ -54,6 +54,8 @@ def _suffix_places(text: str) -> list[tuple[str, int, int]]:
             continue
         if name in lex.not_places or any(name.endswith(x) for x in lex.not_places if x != "新区"):
             continue
+        if re.search(r"[的之和与及在是了]", match.group(1)):
+            continue  # 「增长的区年度目标」: a phrase, not a name
         found.append((match.group(1), match.start(), match.end()))
     return found
 
@@ -81,6 +83,10 @@ class QueryParser:
         return any(p == place for p in self._known_places)
 
     def _parse(self, question: str) -> Query:
+        query = self._parse_one(question)
+        return replace(query, parts=_parts(self, query))
+
+    def _parse_one(self, question: str) -> Query:
         lex = lexicon()
         text = expand_two_digit_years(normalize_query(question))
         expansions = tuple(lex.expansions(text))
@@ -117,7 +123,7 @@ class QueryParser:
             topic=topic,
             measure=measure_asked(text),
         )
-        return replace(query, parts=_parts(self, query))
+        return query
 
 
 def _is_place_or_year(term: str, aliases: set[str]) -> bool:
@@ -134,6 +140,8 @@ def measure_asked(text: str) -> str:
         return "target"
     if _GROWTH.search(text):
         return "growth"
+    if lex.answer is not None and lex.answer.asks_compare.search(text):
+        return "value"  # 「谁的GDP更高」: two figures to compare
     if _LIST.search(text):
         return "list"
     if lex.asks_number.search(text):
@@ -142,21 +150,112 @@ def measure_asked(text: str) -> str:
 
 
 def _parts(parser: QueryParser, query: Query) -> tuple[Query, ...]:
-    """One part per region or per year when the question names two or more (「滨江和余杭…各是多少」)."""
+    """One part per region, per year or per indicator when the question names two or more
+    (「滨江和余杭…各是多少」「2021年实际和2022年目标」「A和B分别是多少」). Each part is the question with the
+    other parts' place, year or indicator taken out, parsed again, so it retrieves on its own."""
+    text = query.text
     if len(query.regions) >= 2:
-        splits = [(r, "region") for r in sorted(query.regions)]
-    elif len(query.years) >= 2 and not re.search(r"\d{4}\s*[-—~至到]\s*\d{4}", query.text):
-        splits = [(y, "year") for y in sorted(query.years)]
+        aliases = {r: sorted(parser._aliases[r], key=len, reverse=True) for r in query.regions}
+        texts = []
+        for region in sorted(query.regions):
+            part = text
+            for other in query.regions - {region}:
+                for alias in aliases[other]:
+                    if alias in part:
+                        part = _without(part, alias, len(query.years) >= 2)
+                        break
+            texts.append(part)
+    elif len(query.years) >= 2 and not re.search(r"\d{4}\s*[-—~至到]\s*\d{4}", text):
+        texts = _year_texts(text, sorted(query.years))
     else:
+        texts = _indicator_texts(query)
+    if len(texts) < 2:
         return ()
     parts = []
-    for value, axis in splits:
-        if axis == "region":
-            part = replace(query, regions=frozenset([value]), parts=())
-        else:
-            part = replace(query, years=frozenset([value]), parts=())
-        parts.append(part)
+    for part_text in texts:
+        part = parser._parse_one(part_text)
+        parts.append(replace(part, raw=part_text, parts=()))
     return tuple(parts)
+
+
+def _without(text: str, alias: str, with_year: bool) -> str:
+    """The question without a place (and, `with_year`, the year written right after it) and one joining word."""
+    pattern = re.escape(alias) + (r"(?:\d{4}年)?" if with_year else "")
+    return re.sub(rf"{pattern}[和与及、,，]|[和与及、]{pattern}|{pattern}", "", text, count=1)
+
+
+_MEASURE_WORDS = re.compile(r"\d{4}年|多少|是多少|几|实际|实绩|目标|计划|预期|控制|的|是|各|分别|全年|上半年|下半年|前三季度|"
+                            r"[一二三四]季度|[,，;；和与及、]")
+
+
+def _year_texts(text: str, years: list[int]) -> list[str]:
+    """Per year: the question cut at its years — 「滨江2021年城镇登记失业率和2022年的控制目标」 -> 「滨江2021年城镇
+    登记失业率」「滨江2022年城镇登记失业率的控制目标」 (a part naming no indicator borrows the first part's)."""
+    starts = [m.start() for m in re.finditer(r"\d{4}年", text) if int(m.group(0)[:4]) in years]
+    if len(starts) < 2:
+        return []
+    head = text[: starts[0]]
+    segments = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
+    each = lexicon().answer.asks_each if lexicon().answer else None
+    last = segments[-1]
+    ask = "多少"
+    if each is not None and (m := each.search(last)):
+        ask = last[m.end():].removeprefix("是") or ask
+        segments[-1] = last[: m.start()] + ask
+    segments = [re.sub(r"[和与及、,，;；]+$", "", seg) for seg in segments]
+    head_has_topic = len(re.sub(f"[^{HAN}]", "", _MEASURE_WORDS.sub("", head))) >= 4
+    donor = next((i for i, seg in enumerate(segments) if len(_MEASURE_WORDS.sub("", seg)) >= 2), None)
+    out = []
+    for i, seg in enumerate(segments):
+        if donor is not None and i != donor and not head_has_topic and len(_MEASURE_WORDS.sub("", seg)) < 2:
+            year = re.match(r"\d{4}年", seg)
+            rest = seg[year.end() if year else 0 :]
+            if donor < i:  # 「2021年城镇登记失业率和2022年的控制目标」: the indicator, then this part's own words
+                borrowed = _MEASURE_WORDS.sub("", segments[donor])
+            else:  # 「2022年和2025年GDP增长目标分别是多少」: the later part's words, whole
+                borrowed = re.sub(r"^\d{4}年(?:全年|上半年|下半年|前三季度|[一二三四]季度)?", "", segments[donor])
+            seg = (year.group(0) if year else "") + rest + borrowed if donor > i else \
+                (year.group(0) if year else "") + borrowed + rest
+        if not re.search(r"多少|几|是什么|哪些|吗", seg):
+            seg += ask if i < len(segments) - 1 else ""
+        out.append(head + seg)
+    return out
+
+
+def _strip_year(text: str) -> str:
+    return re.sub(r"\d{4}年", "", text)
+
+
+def _indicator_texts(query: Query) -> list[str]:
+    """「A和B分别是多少」: one question per indicator, the place and year kept in both."""
+    lex = lexicon()
+    words = lex.answer
+    if words is None or not words.asks_each.search(query.text):
+        return []
+    text = query.text
+    each = words.asks_each.search(text)
+    assert each is not None
+    head_end = 0
+    for match in re.finditer(r"\d{4}年", text[: each.start()]):
+        head_end = match.end()
+    for region_alias in sorted((a for r in query.regions for a in region_aliases(r)), key=len, reverse=True):
+        pos = text.find(region_alias)
+        if 0 <= pos < each.start():
+            head_end = max(head_end, pos + len(region_alias))
+            break
+    head, body, tail = text[:head_end], text[head_end : each.start()], text[each.end():]
+    for joiner in words.part_joiners:
+        if joiner in body:
+            left, right = body.split(joiner, 1)
+            if len(left) >= 2 and len(right) >= 2:
+                if len(left) <= 3 and len(right) > len(left) + 2:
+                    left = left + right[len(left):]  # 「城镇和农村居民人均可支配收入」: the shared noun
+                tail = tail.removeprefix("是")
+                ask = tail or "多少"
+                if _GROWTH.fullmatch(right.strip()) or right.strip() in ("增速", "增幅", "总量"):
+                    right = re.sub(r"总量|总额|规模", "", left) + right
+                return [head + left + ask, head + right + ask]
+    return []
 
 
 @lru_cache(maxsize=4096)

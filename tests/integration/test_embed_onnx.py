@@ -82,3 +82,30 @@ def test_order_is_preserved_across_varied_lengths(encoder, passages):
     sims = batched @ one_by_one.T
     assert (sims.argmax(axis=1) == np.arange(len(texts))).all()
     assert encoder.encode([], prompt_name="passage").shape == (0, 384)
+
+
+def test_query_tokenizer_gives_the_full_tokenizers_ids(embedder):
+    """The start-up shortcut for questions (QueryTokenizer) must be exact, not approximately right."""
+    from rag.config import PROJECT_ROOT
+    from rag.embed.onnx import load_tokenizer
+    from rag.evaluation.metrics import load_questions
+
+    encoder = embedder._onnx
+    assert encoder is not None and encoder.query_tokenizer is not None
+    full = load_tokenizer(encoder.onnx_dir, encoder.max_seq_length)
+    questions = [q.question for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")]
+    lines = [line.strip()[:380] for path in sorted(SEEDS.glob("*.txt"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    odd = ["", " ", "ＧＤＰ２０２１年　增长７．５％", "a\tb\nc  d", "😀 é ﬁ ① Ⅻ", "e\u0301", "x" * 60, "税收"]
+    texts = [f"query: {t}" for t in questions + lines] + odd
+    assert len(texts) > 500 and any(looks_traditional(t) for t in lines)
+    for text in texts:
+        assert encoder.query_tokenizer.encode(text) == full.encode(text).ids, text
+    # texts it does not take (long, or possibly holding a special-token literal) go to the full tokenizer
+    assert encoder.query_tokenizer.encode("query: <mask> 是什么") is None
+    assert encoder.query_tokenizer.encode("query: <b>余杭</b> 1<2") == full.encode("query: <b>余杭</b> 1<2").ids
+    assert encoder.query_tokenizer.encode("长" * 401) is None
+    # one question alone (QueryTokenizer) and in a batch (full tokenizer) get the same vector
+    alone = encoder.encode([questions[0]], prompt_name="query")[0]
+    batched = encoder.encode([questions[0], questions[1]], prompt_name="query")[0]
+    assert float(alone @ batched) > 0.99  # int8 activations are quantised per batch (see above)

@@ -12,8 +12,11 @@ from rag.records import Chunk, Hit
 QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 # Regression floors, set a little below the values measured when they were last raised
 # (see eval/reports/latest.md): a change that loses retrieval quality fails here.
-HYBRID_HIT5_FLOOR = 0.92
-HYBRID_MRR10_FLOOR = 0.85
+# Raised with the bigram ranker and sure-metadata boosts (issue 14): measured hit@1 0.806, hit@5 0.978,
+# MRR@10 0.884 on these kinds (eval/sweep_fusion.py --grid default).
+HYBRID_HIT1_FLOOR = 0.78
+HYBRID_HIT5_FLOOR = 0.95
+HYBRID_MRR10_FLOOR = 0.86
 UNANSWERABLE_DECLINED_FLOOR = 0.75
 # The retrieval floors are measured on the first nine kinds; the answer-oriented kinds added later
 # (paraphrase, multi_part, compare, …) are measured by the answer evaluation.
@@ -53,6 +56,7 @@ def test_hybrid_quality_floor_on_seeds(engine, tmp_path):
     questions = [q for q in load_questions(QUESTIONS) if q.kind in RETRIEVAL_KINDS]
     results = run_questions(questions, lambda text: engine.search(text, mode="hybrid", top_k=10))
     overall = aggregate(results)
+    assert overall.hit[1] >= HYBRID_HIT1_FLOOR, by_kind(results)
     assert overall.hit[5] >= HYBRID_HIT5_FLOOR, by_kind(results)
     assert overall.mrr10 >= HYBRID_MRR10_FLOOR
 

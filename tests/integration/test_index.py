@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from rag.chunking.builder import chunk_document
+from rag.chunking import chunk_document
 from rag.engine import build
 from rag.index.build import pipeline_fingerprint
 from rag.index.store import load_index

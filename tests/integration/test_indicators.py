@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from rag.answer.status import match_status_question
-from rag.chunking.builder import chunk_document
+from rag.chunking import chunk_document
 from rag.config import PROJECT_ROOT
 from rag.facts.extract import extract_facts
 from rag.facts.values import AWAITING_DATA, DONE, EXCEEDED, IN_PROGRESS, NOT_DONE, UNKNOWN, parse_value

@@ -141,6 +141,8 @@ def test_load_test_runs_sessions_without_errors(engine):
     assert summary["errors"] == 0, result.errors[:1]
     assert summary["answers"] >= 4
     assert summary["p95_ms"] >= summary["p50_ms"] > 0
+    # No stampede tail: sessions starting together once each loaded jieba's dictionary (27 s answers).
+    assert summary["max_ms"] < 3000, summary
 
 
 def test_rebuild_while_users_query_never_serves_a_half_built_index(index_copy, settings, embedder):

@@ -104,3 +104,39 @@ def _clean_env():
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+
+
+def test_narrow_filter_returns_its_best_passages(engine):
+    """Filters act inside every ranker: a document whose passages rank nowhere near the top 100
+    unfiltered still gets its full top k when the search is limited to it."""
+    from rag.search.retriever import QueryFilters
+
+    question = "余杭区2021年地区生产总值是多少"
+    unfiltered = engine.search(question, top_k=100)
+    narrow = "004_87d7a1d99ea65eae"  # 钱塘新区 2020: nothing about 余杭
+    filtered = engine.search(question, top_k=10, filters=QueryFilters(doc_ids=(narrow,)))
+    assert len(filtered) == 10
+    assert all(h.chunk.doc_id == narrow for h in filtered)
+    # its best passages are those the unfiltered ranking ranks first among that document's chunks
+    best_unfiltered = [h.chunk.chunk_id for h in unfiltered if h.chunk.doc_id == narrow][:3]
+    assert set(best_unfiltered) <= {h.chunk.chunk_id for h in filtered}
+    by_year = engine.search("新增就业", top_k=10, filters=QueryFilters(regions=("拱墅区",), years=(2022,)))
+    assert by_year and all(h.chunk.region == "拱墅区" and 2022 in h.chunk.years for h in by_year)
+
+
+def test_hybrid_fuses_the_bigram_ranker(engine):
+    """Hybrid search fuses jieba BM25, bigram BM25 and dense; bigrams come from the index files."""
+    assert len(engine.index.bigrams) == len(engine.index.chunks)
+    hits = engine.search("余杭区2021年地区生产总值是多少", top_k=10)
+    assert any("bigram" in h.scores for h in hits)
+    assert all("bigram" not in h.scores for h in engine.search("余杭区2021年地区生产总值是多少", mode="bm25"))
+
+
+def test_hits_carry_whole_passages_in_document_order(engine):
+    hits = engine.search("钱塘新区2020年要为民办好哪十件实事", top_k=10)
+    widened = [h for h in hits if h.passage]
+    assert widened
+    for hit in widened:
+        assert hit.chunk in hit.passage
+        assert all(c.doc_id == hit.chunk.doc_id and c.breadcrumb == hit.chunk.breadcrumb for c in hit.passage)
+        assert [c.start for c in hit.passage] == sorted(c.start for c in hit.passage)

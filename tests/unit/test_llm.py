@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rag.answer.extractive import NOT_FOUND, answer_question
-from rag.answer.llm import LLMError, answer_with_fallback, build_messages, cite, stream_chat
+from rag.answer.llm import LLMError, LLMLimits, answer_with_fallback, build_messages, cite, stream_chat
 from rag.config import PROJECT_ROOT, Settings
 from rag.ingest.clean import clean_display_text
 from rag.records import Chunk, Hit
@@ -137,7 +138,8 @@ def test_grounded_answer_streams_and_cites(server) -> None:
     tokens: list[str] = []
     answer = answer_with_fallback(parse_query(QUESTION), hits, settings, on_token=tokens.append, timeout=5)
 
-    assert tokens == pieces
+    # What arrives together is handed on together: the same text, in at most as many pieces.
+    assert "".join(tokens) == "".join(pieces) and 1 <= len(tokens) <= len(pieces)
     assert answer.text == "".join(pieces).strip()
     assert [(c.number, c.hit.chunk.chunk_id) for c in answer.citations] == [(1, "c1"), (3, "c3")]
     assert answer.found and not answer.notice
@@ -165,9 +167,10 @@ def test_not_found_answer_shows_closest_passages(server) -> None:
     assert [c.number for c in answer.citations] == [1, 2, 3]
 
 
-def test_uncited_answer_is_kept_without_sources() -> None:
+def test_uncited_answer_is_not_found_with_closest_passages() -> None:
     answer = cite("问题", "余杭区实现地区生产总值2502.2亿元。", seed_hits())
-    assert answer.found and answer.citations == ()
+    assert not answer.found and answer.text == NOT_FOUND
+    assert [c.number for c in answer.citations] == [1, 2, 3] and "cited no given passage" in answer.notice
 
 
 def test_http_error_falls_back_with_notice(server) -> None:
@@ -249,3 +252,189 @@ def test_server_ignoring_stream_flag_still_answers(server) -> None:
     settings, _ = server(whole)
     answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, timeout=5)
     assert answer.text == "生产总值2502.2亿元 [1]" and [c.number for c in answer.citations] == [1] and not answer.notice
+
+
+# --- bounded in time and size, whatever the server does ------------------------------------------------
+# Small limits so each hostile server is cut off in about a second; every test asserts the wall time.
+TIGHT = LLMLimits(connect_s=1.0, idle_s=0.5, total_s=1.5, max_body_bytes=256 << 10, max_line_bytes=32 << 10)
+
+
+def event(text: str) -> bytes:
+    payload = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+
+
+def keep_writing(handler: BaseHTTPRequestHandler, release: threading.Event, chunk: bytes, pause: float) -> None:
+    """A 200 event stream that writes `chunk` every `pause` s until the client goes or the test ends."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.end_headers()
+    while not release.is_set():
+        try:
+            handler.wfile.write(chunk)
+            handler.wfile.flush()
+        except OSError:  # the client gave up: that is the point
+            return
+        if pause:
+            time.sleep(pause)
+
+
+def timed_fallback(settings: Settings, **kwargs) -> tuple[object, float]:
+    started = time.perf_counter()
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), settings, **kwargs)
+    return answer, time.perf_counter() - started
+
+
+def test_endless_stream_is_cut_by_the_size_or_time_cap(server) -> None:
+    settings, exchange = server(lambda h: keep_writing(h, exchange.release, event("余杭区") * 50, 0))
+    answer, wall = timed_fallback(settings, limits=TIGHT)
+    assert_fallback(answer, "larger than")  # 256 KiB arrive long before 1.5 s
+    assert wall < 3.0
+
+
+def test_endless_short_answer_stream_is_cut_by_the_answer_cap(server) -> None:
+    limits = LLMLimits(connect_s=1.0, idle_s=0.5, total_s=5, max_answer_chars=2000)
+    settings, exchange = server(lambda h: keep_writing(h, exchange.release, event("余杭区增长"), 0.001))
+    answer, wall = timed_fallback(settings, limits=limits)
+    assert_fallback(answer, "answer longer than 2000 characters")
+    assert wall < 4.0
+
+
+def test_dripping_stream_is_cut_by_the_total_deadline(server) -> None:
+    # One small event every 0.1 s: never idle long enough for the idle deadline, never ends.
+    settings, exchange = server(lambda h: keep_writing(h, exchange.release, event("余"), 0.1))
+    tokens: list[str] = []
+    answer, wall = timed_fallback(settings, limits=TIGHT, on_token=tokens.append)
+    assert_fallback(answer, "no complete answer within 1.5 s")
+    assert 1.4 < wall < 1.5 + TIGHT.idle_s + 1.0
+    assert tokens and len(tokens) <= wall / TIGHT.emit_interval_s + 2  # updates reach the caller at a bounded rate
+
+
+def test_body_without_newlines_is_refused_not_buffered(server) -> None:
+    # `data: xxxx…` forever, no newline: memory would grow with every byte if lines were buffered whole.
+    def endless_line(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.end_headers()
+        handler.wfile.write(b"data: ")
+        keep_writing_raw(handler, exchange.release, b"x" * 8192)
+
+    settings, exchange = server(endless_line)
+    answer, wall = timed_fallback(settings, limits=TIGHT)
+    assert_fallback(answer, "stream line longer than 32768 bytes")
+    assert wall < 3.0
+
+
+def keep_writing_raw(handler: BaseHTTPRequestHandler, release: threading.Event, chunk: bytes) -> None:
+    while not release.is_set():
+        try:
+            handler.wfile.write(chunk)
+            handler.wfile.flush()
+        except OSError:
+            return
+
+
+def test_json_body_without_end_is_capped(server) -> None:
+    def endless_json(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.end_headers()
+        keep_writing_raw(handler, exchange.release, b'{"choices": [' * 1000)
+
+    settings, exchange = server(endless_json)
+    answer, wall = timed_fallback(settings, limits=TIGHT)
+    assert_fallback(answer, "larger than")
+    assert wall < 3.0
+
+
+def test_hang_before_headers_is_cut_by_the_idle_deadline(server) -> None:
+    settings, exchange = server(lambda h: exchange.release.wait(10))
+    answer, wall = timed_fallback(settings, limits=TIGHT)
+    assert_fallback(answer, "no response")
+    assert wall < TIGHT.idle_s + 1.0
+
+
+def test_http_500_is_bounded_even_with_an_endless_error_body(server) -> None:
+    def fail(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(500)
+        handler.send_header("Content-Type", "text/plain")
+        handler.end_headers()
+        handler.wfile.write(b"internal error ")
+        keep_writing_raw(handler, exchange.release, b"e" * 4096)
+
+    settings, exchange = server(fail)
+    answer, wall = timed_fallback(settings, limits=TIGHT)
+    assert_fallback(answer, "HTTP 500")
+    assert len(answer.notice) < 400 and wall < 3.0
+
+
+def test_answer_citing_only_a_missing_passage_is_not_found(server) -> None:
+    settings, _ = server(lambda h: sse(h, ["余杭区2021年实现地区生产总值2502.2亿元 [99]。"]))
+    answer, wall = timed_fallback(settings, limits=TIGHT)
+    assert not answer.found and answer.text == NOT_FOUND and answer.method == "llm"
+    assert [c.number for c in answer.citations] == [1, 2, 3]  # the closest passages, for reference
+    assert "cited no given passage" in answer.notice and wall < 3.0
+
+
+def test_answer_with_no_citation_is_not_found(server) -> None:
+    settings, _ = server(lambda h: sse(h, ["余杭区2021年实现地区生产总值2502.2亿元。"]))
+    answer, _ = timed_fallback(settings, limits=TIGHT)
+    assert not answer.found and answer.text == NOT_FOUND and [c.number for c in answer.citations] == [1, 2, 3]
+    assert "cited no given passage" in answer.notice
+
+
+def test_sentence_with_a_number_not_in_the_cited_passages_is_dropped(server) -> None:
+    # 2600 is in no passage; 2502.2 and 7.5% are in passage 1, 67 in passage 3, 2021 in the question.
+    text = "余杭区2021年实现地区生产总值2502.2亿元、增长7.5% [1]。财政总收入2600亿元[1]。整体搬遷67家单位[3]。"
+    settings, _ = server(lambda h: sse(h, [text]))
+    answer, _ = timed_fallback(settings, limits=TIGHT)
+    assert answer.found and answer.method == "llm"
+    assert answer.text == "余杭区2021年实现地区生产总值2502.2亿元、增长7.5% [1]。整体搬遷67家单位[3]。"
+    assert [c.number for c in answer.citations] == [1, 3]
+    assert "2600" in answer.notice and "dropped 1 sentence" in answer.notice
+
+
+def test_number_cited_from_the_wrong_passage_only_is_dropped() -> None:
+    # 2502.2 is in passage 1, but this answer cites only passage 2: nothing supports the figure.
+    answer = cite(QUESTION, "地区生产总值2502.2亿元[2]。", seed_hits())
+    assert not answer.found and answer.text == NOT_FOUND and "2502.2" in answer.notice
+
+
+def test_numbers_are_compared_as_numbers() -> None:
+    # Full-width digits, thousands separators and trailing zeros do not make a figure "new".
+    answer = cite(QUESTION, "地区生产总值２,502.20亿元，增长7.50%。[1]", seed_hits())
+    assert answer.found and not answer.notice and [c.number for c in answer.citations] == [1]
+
+
+def test_credentials_never_appear_in_the_notice(server) -> None:
+    def echo_key(handler: BaseHTTPRequestHandler) -> None:  # servers do quote a bad key back
+        handler.send_response(401)
+        handler.send_header("Content-Type", "application/json")
+        handler.end_headers()
+        handler.wfile.write(f'{{"error": "invalid key {handler.headers["Authorization"]}"}}'.encode())
+
+    settings, _ = server(echo_key)
+    settings = Settings(llm_base_url=settings.llm_base_url.replace("http://", "http://alice:hunter22@"),
+                        llm_model="m", llm_api_key="sk-secret-123456")
+    answer, _ = timed_fallback(settings, limits=TIGHT)
+    assert_fallback(answer, "HTTP 401")
+    assert "sk-secret-123456" not in answer.notice and "hunter22" not in answer.notice
+    with pytest.raises(LLMError) as raised:  # the error itself, as a caller or a log would see it
+        list(stream_chat(settings, [{"role": "user", "content": "x"}], limits=TIGHT))
+    assert "HTTP 401" in str(raised.value) and "sk-secret-123456" not in str(raised.value)
+    assert "sk-secret-123456" not in repr(settings)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    refused = Settings(llm_base_url=f"http://bob:pw-9876543@127.0.0.1:{port}/v1?key=sk-query-key", llm_model="m",
+                       llm_api_key="sk-secret-123456")
+    answer = answer_with_fallback(parse_query(QUESTION), seed_hits(), refused, limits=TIGHT)
+    assert_fallback(answer, "cannot reach")
+    assert not any(s in answer.notice for s in ("pw-9876543", "sk-query-key", "sk-secret-123456"))
+
+
+def test_list_numbering_is_not_taken_for_a_figure() -> None:
+    text = "1. 地区生产总值2502.2亿元[1]。\n2、财政总收入745.31亿元[1]。\n(3) 完成67家单位整体搬遷[3]。"
+    answer = cite(QUESTION, text, seed_hits())
+    assert answer.found and not answer.notice and answer.text == text

@@ -1,0 +1,207 @@
+"""「哪几个方面」「哪八方面工作」「主要预期目标有哪些」: an enumeration answered as the whole list, each item cited.
+
+A document's own structure says what its lists are: the child headings under one heading
+(「二、2022年工作安排」 -> （一）…（八）…), and the items of one list (`Chunk.list_id`). The
+candidate lists are those the top hits sit in; each is scored on how well its heading matches the
+question (topic words, the asked year), how many of the top hits it holds, and whether it has as
+many items as the question says (「八方面」 -> 8). Nothing is re-parsed from rendered text: headings
+come from `breadcrumb`, items from `list_id`/`list_pos`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.lexicon import lexicon
+from rag.records import Answer, Chunk, Citation, Evidence, Hit, Query
+from rag.zh import CN_DIGITS, char_bigrams
+
+MIN_ITEMS, MAX_ITEMS, MAX_TABLE_ITEMS = 3, 16, 30
+_ITEM_MARK = re.compile(rf"^(?:[(（][{CN_DIGITS}\d]+[)）]|[{CN_DIGITS}]+、|\d+[.、．])")
+MIN_LIST_SCORE = 0.9  # below this the extractive answer is shown instead
+_COUNT = re.compile(rf"([{CN_DIGITS}两\d]+)\s*(?:大|个|项|条|方面|类|件|点)")
+_CN = {c: i for i, c in enumerate("零一二三四五六七八九十")} | {"两": 2, "〇": 0}
+
+
+def asked_count(text: str) -> int | None:
+    """「哪八方面」 -> 8, 「几个方面」 -> None."""
+    match = _COUNT.search(text)
+    if not match:
+        return None
+    word = match.group(1)
+    if word.isdigit():
+        return int(word)
+    if word == "十":
+        return 10
+    if len(word) == 2 and word[0] == "十":
+        return 10 + _CN.get(word[1], 0)
+    if len(word) == 2 and word[1] == "十":
+        return _CN.get(word[0], 0) * 10
+    return _CN.get(word) if len(word) == 1 else None
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    heading: str  # the heading (or list intro) the items sit under
+    items: tuple[tuple[str, Chunk], ...]  # (item text as shown, the chunk cited for it)
+    score: float
+
+
+def _coverage(query: Query, text: str) -> float:
+    topic = [t for t in query.topic if t not in ("方面", "工作", "几个") and not _ENUMERATION.search(t)]
+    if not topic:
+        return 0.0
+    total = 0.0
+    for term in topic:
+        if term in text:
+            total += 1
+        else:
+            grams = char_bigrams(term)
+            total += 0.6 * sum(g in text for g in grams) / len(grams) if grams else 0
+    return total / len(topic)
+
+
+class Lister:
+    """Finds the enumerations of an index's documents (config in `__init__`: the chunks in order)."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        self.chunks = list(chunks)
+        self.by_doc: dict[str, list[Chunk]] = {}
+        for c in self.chunks:
+            self.by_doc.setdefault(c.doc_id, []).append(c)
+
+    def children(self, doc_id: str, parent: tuple[str, ...]) -> list[tuple[str, Chunk]]:
+        """The child headings right under `parent`, in document order, each with its first chunk."""
+        depth = len(parent)
+        out: dict[str, Chunk] = {}
+        for c in self.by_doc.get(doc_id, []):
+            if len(c.breadcrumb) > depth and c.breadcrumb[:depth] == parent:
+                name = c.breadcrumb[depth]
+                if name not in out:
+                    out[name] = c
+        items = list(out.items())
+        marked = [(n, c) for n, c in items if _ITEM_MARK.match(n)]
+        # 「（一）…（五）」 beside a stray table caption: the numbered headings are the list
+        return marked if len(marked) >= MIN_ITEMS and len(marked) >= 0.6 * len(items) else items
+
+    def list_group(self, chunk: Chunk) -> list[Chunk]:
+        """The list items around a list item: same document, same headings, in document order."""
+        return [c for c in self.by_doc.get(chunk.doc_id, []) if c.kind == "list_item" and c.breadcrumb == chunk.breadcrumb]
+
+    def table_groups(self, query: Query, chunk: Chunk) -> list[tuple[tuple[str, ...], list[tuple[str, Chunk]]]]:
+        """「由民政局牵头的任务」「主要预期指标有哪些」: the rows of a table whose cell holds a value the question
+        names, each shown by its content cell."""
+        groups = []
+        for header, value in chunk.search_cells:
+            value = value.strip()
+            if not (2 <= len(value) <= 12) or value not in query.text or re.search(r"\d", value):
+                continue
+            columns = [h for h, _v in chunk.search_cells]
+            # the same table: its rows share the header row, even where section headings split it
+            rows = [c for c in self.by_doc.get(chunk.doc_id, []) if c.is_table_row
+                    and [h for h, _v in c.search_cells] == columns
+                    and any(h == header and value in v for h, v in c.search_cells)]
+            groups.append(((f"{header}={value}",), [(_row_item(c), c) for c in rows]))
+        return groups
+
+    def candidates(self, query: Query, hits: Sequence[Hit], top: int = 8) -> list[Enumeration]:
+        count = asked_count(query.text)
+        years = {str(y) for y in query.years}
+        seen: set[tuple[str, tuple[str, ...]]] = set()
+        found: list[Enumeration] = []
+        top_hits = [h for h in hits[:top] if not query.regions or h.chunk.region in query.regions]
+        for hit in top_hits:
+            chunk = hit.chunk
+            groups: list[tuple[tuple[str, ...], list[tuple[str, Chunk]]]] = []
+            if chunk.kind == "list_item":
+                items = self.list_group(chunk)
+                groups.append(((*chunk.breadcrumb, "#list"),
+                               [(c.display_text.strip(), c) for c in items]))
+            named_rows = self.table_groups(query, chunk) if chunk.is_table_row else []
+            groups.extend(named_rows)
+            for depth in range(len(chunk.breadcrumb) + 1):
+                parent = chunk.breadcrumb[:depth]
+                groups.append((parent, self.children(chunk.doc_id, parent)))
+            # 「主要做了以下七方面工作：」: a passage announcing N items under its own heading
+            intro = lexicon().answer.list_intro.search(chunk.body) if lexicon().answer else None
+            announced = asked_count(chunk.body) if intro else None
+            for key, items in groups:
+                by_cell = bool(key) and "=" in key[-1]
+                if (chunk.doc_id, key) in seen or not (MIN_ITEMS <= len(items) <= (MAX_TABLE_ITEMS if by_cell else MAX_ITEMS)):
+                    continue
+                heading = " ".join(k for k in key if not k.startswith("#")) or chunk.title
+                heading_fit = _coverage(query, heading)
+                inside = sum(1 for h in top_hits if h.chunk.doc_id == chunk.doc_id and _under(h.chunk, key))
+                told = announced is not None and key == chunk.breadcrumb and len(items) == announced
+                strong = heading_fit >= 0.5 or (heading_fit >= 0.3 and inside >= 2)  # the hits sit in its items
+                if not key:
+                    strong = False  # the document's own parts: its title matches any question about the place
+                if by_cell:
+                    strong, heading_fit = True, 1.0  # the question names the cell value every row holds
+                if not strong and not (count is not None and len(items) == count) and not told:
+                    continue  # a list only answers when its heading is what is asked, or it has the count asked
+                seen.add((chunk.doc_id, key))
+                # the most specific list that fits: a heading's own items before its parent's sections
+                score = heading_fit + 0.15 * min(inside, 5) + (1.0 if told else 0.0) + (0.5 if key and key[-1] == "#list" else 0.0)
+                score += 0.6 * _coverage(query, " ".join(t for t, _c in items)) / max(1, len(items)) ** 0.5
+                if count is not None:
+                    score += 1.0 if len(items) == count else -0.5
+                if years:
+                    written = set(re.findall(r"(?<!\d)(20\d\d)(?!\d)", heading))  # 「2022国民经济…」
+                    score += 0.3 if written & years else (-0.5 if written else 0.0)
+                found.append(Enumeration(heading, tuple(items), score))
+        found.sort(key=lambda e: -e.score)
+        return found
+
+
+_CONTENT_HEADERS = ("内容", "指标", "名称", "事项", "任务", "项目")  # the cell that says what a row is, by preference
+
+
+def _row_item(chunk: Chunk) -> str:
+    """A table row as a list item: its content cell (内容及要求, 指标名称 …), else its longest cell."""
+    cells = [(h, v) for h, v in chunk.cells if v and v.strip()]
+    for word in _CONTENT_HEADERS:
+        for header, value in cells:
+            if word in header and len(value) > 4:
+                return value.strip()
+    return max((v.strip() for _h, v in cells), key=len, default=chunk.display_text)
+
+
+def _under(chunk: Chunk, key: tuple[str, ...]) -> bool:
+    if key and "=" in key[-1]:
+        return chunk.is_table_row
+    if key and key[-1].startswith("#"):
+        return chunk.kind == "list_item" and chunk.breadcrumb == key[:-1]
+    return chunk.breadcrumb[: len(key)] == key and len(chunk.breadcrumb) > len(key)
+
+
+def answer_list(query: Query, hits: Sequence[Hit], lister: Lister) -> Answer | None:
+    """The best enumeration as a cited list, or None when no list fits the question well enough."""
+    if not lexicon().answer or query.measure not in ("list", "", "target") or not _asks_enumeration(query.text):
+        return None
+    candidates = lister.candidates(query, hits)
+    if not candidates or candidates[0].score < MIN_LIST_SCORE:
+        return None
+    best = candidates[0]
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    lines = [f"共 {len(best.items)} 项（{best.heading.split(' ')[-1]}）："]
+    evidence = []
+    for text, chunk in best.items:
+        if chunk.chunk_id not in numbers:
+            numbers[chunk.chunk_id] = len(numbers) + 1
+            citations.append(Citation(numbers[chunk.chunk_id], Hit(numbers[chunk.chunk_id], 0.0, chunk)))
+        shown = " ".join(text.split())
+        lines.append(f"- {shown} [{numbers[chunk.chunk_id]}]")
+        evidence.append(Evidence(numbers[chunk.chunk_id], shown, shown))
+    return Answer(query.raw, "\n".join(lines), tuple(citations), found=True, evidence=tuple(evidence), query=query,
+                  method="extractive")
+
+
+_ENUMERATION = re.compile(rf"哪些|哪几|几个方面|几方面|哪[{CN_DIGITS}两]+|有什么|包括|列举")
+
+
+def _asks_enumeration(text: str) -> bool:
+    return bool(_ENUMERATION.search(text))

@@ -1,0 +1,118 @@
+"""The bigram lexical ranker, RRF fusion and the document-level signals, on real seed text (no model)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.records import Chunk, Query
+from rag.search.bm25 import SparseBM25
+from rag.search.fusion import MetadataBoosts, reciprocal_rank_fusion
+from rag.search.titles import DocumentTitles
+from rag.zh import char_bigrams, to_search_text
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@pytest.fixture(scope="module")
+def sentences() -> list[str]:
+    """Every sentence of the 滨江 2021 plan report, normalised like indexed text."""
+    text = to_search_text((SEEDS / "000_e7663ab01f1730df.txt").read_text(encoding="utf-8"))
+    return [s for s in re.split(r"(?<=[。;!?])|\n", text) if len(s.strip()) >= 8]
+
+
+def best(bm25: SparseBM25, query: list[str], corpus: list[str]) -> str:
+    ranked = bm25.top(query, 1)
+    return corpus[ranked[0][0]] if ranked else ""
+
+
+def test_bigrams_find_what_word_segmentation_splits_differently(sentences: list[str]) -> None:
+    # 「网上零售额」 is segmented into other words than 「社会消费品零售总额」, but both hold 零售.
+    bigram = SparseBM25([char_bigrams(s) or ["∅"] for s in sentences])
+    top = best(bigram, char_bigrams("网上零售额是多少"), sentences)
+    assert "零售" in top
+    assert "社会消费品零售总额" in "".join(sentences)
+
+
+def test_bigram_ranker_prefers_the_sentence_with_the_named_figure(sentences: list[str]) -> None:
+    bigram = SparseBM25([char_bigrams(s) or ["∅"] for s in sentences])
+    top = best(bigram, char_bigrams("一般公共预算收入多少亿元"), sentences)
+    assert "一般公共预算收入" in top and "亿元" in top
+
+
+def test_bigram_scores_are_bm25_over_bigrams(sentences: list[str]) -> None:
+    """The bigram ranker is the same sparse BM25, so its scores equal a direct BM25 over bigram lists."""
+    corpus = [char_bigrams(s) or ["∅"] for s in sentences[:40]]
+    bm25 = SparseBM25(corpus)
+    query = char_bigrams("自营出口额")
+    scores = bm25.get_scores(query)
+    from rank_bm25 import BM25Okapi
+
+    expected = BM25Okapi(corpus).get_scores(query)
+    assert scores == pytest.approx(expected, abs=1e-6)
+
+
+def test_allowed_rows_filter_inside_the_ranker(sentences: list[str]) -> None:
+    bigram = SparseBM25([char_bigrams(s) or ["∅"] for s in sentences])
+    allowed = [i for i, s in enumerate(sentences) if "出口" in s][:2]
+    ranked = bigram.top(char_bigrams("出口"), 10, allowed=np.asarray(allowed))
+    assert {row for row, _ in ranked} == set(allowed)
+
+
+
+def test_rrf_weights_and_ranks() -> None:
+    fused, per = reciprocal_rank_fusion({"bm25": [(1, 9.0), (2, 5.0)], "bigram": [(2, 3.0)], "dense": [(3, 0.8)]},
+                                        {"bm25": 1.0, "bigram": 2.0, "dense": 1.0}, k=60)
+    assert fused[2] == pytest.approx(1 / 62 + 2 / 61)
+    assert fused[1] == pytest.approx(1 / 61)
+    assert max(fused, key=fused.get) == 2
+    assert per[2] == {"bm25": 5.0, "bigram": 3.0}
+
+
+def _chunk(doc_id: str, title: str, region: str, years: tuple[int, ...]) -> Chunk:
+    return Chunk(f"{doc_id}#0001", doc_id, "text", 0, 10, "地区生产总值", "地区生产总值", title=title, region=region,
+                 years=years)
+
+
+def test_sure_metadata_counts_more_than_inferred() -> None:
+    boosts = MetadataBoosts(region=0.1, year=0.1, sure_region=1.0, sure_year=0.5)
+    chunk = _chunk("a", "2026年四川省政府工作报告", "四川省", (2025, 2026))
+    assert boosts.score({"四川省"}, {2025}, chunk, sure=True) == pytest.approx(1.5)
+    assert boosts.score({"四川省"}, {2025}, chunk, sure=False) == pytest.approx(0.2)
+    assert boosts.score({"广东省"}, {2019}, chunk, sure=True) == 0.0
+
+
+def test_document_titles_rank_the_named_province_first() -> None:
+    chunks = [_chunk(f"d{n}", f"2026年{p}政府工作报告", p, (2025, 2026))
+              for n, p in enumerate(["广东省", "四川省", "河南省", "山东省"])]
+    ranks = DocumentTitles(chunks).ranks(Query(raw="四川2025年GDP", text="四川2025年gdp"))
+    assert min(ranks, key=ranks.get) == "d1"
+    assert ranks["d1"] == 1
+
+
+def test_saved_matrix_scores_like_the_built_one(sentences: list[str], tmp_path: Path) -> None:
+    from rag.search.bm25 import cached_bm25
+
+    corpus = [char_bigrams(s) for s in sentences]
+    built = cached_bm25(lambda: corpus, tmp_path / "bigram.npz", len(corpus))
+    assert (tmp_path / "bigram.npz").is_file()
+    loaded = cached_bm25(lambda: pytest.fail("a saved matrix must not be rebuilt"), tmp_path / "bigram.npz", len(corpus))
+    query = char_bigrams("社会消费品零售总额增长多少")
+    assert loaded.get_scores(query) == pytest.approx(built.get_scores(query))
+    assert loaded.top(query, 5) == built.top(query, 5)
+    (tmp_path / "bigram.npz").write_bytes(b"damaged")
+    assert cached_bm25(lambda: corpus, tmp_path / "bigram.npz", len(corpus)).top(query, 5) == built.top(query, 5)
+
+
+def test_period_matches_results_to_the_reviewing_report_and_targets_to_the_planning_one() -> None:
+    from rag.search.fusion import period_matches
+
+    report_2026, report_2025 = (2025, 2026), (2024, 2025)  # each reviews the year before and plans its own
+    assert period_matches("value", {2025}, report_2026) and not period_matches("value", {2025}, report_2025)
+    assert period_matches("target", {2025}, report_2025) and not period_matches("target", {2025}, report_2026)
+    assert period_matches("growth", {2024}, report_2025)
+    assert not period_matches("list", {2025}, report_2026)  # not decided by the period
+    assert not period_matches("value", set(), report_2026)
