@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rag.ingest.clean import strip_pinyin_ruby
 from rag.records import Hit
 from rag.zh import to_simplified
 
@@ -189,7 +190,6 @@ def by_kind(results: Sequence[QuestionResult]) -> dict[str, Metrics]:
 # declined, and does it never give a figure for another place than the one asked.
 
 NOT_FOUND = "未在文档中找到"
-_RUBY = re.compile(r"[(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}[)）]")  # 區(qū): a pinyin annotation
 _MARKER = re.compile(r"\[(\d+)\]")
 _FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")  # unsigned: a list bullet 「- 」 is no minus sign
 _NO_TABLE = re.compile(r"没有.{0,12}(?:完成情况|完成率|目标完成|指标完成|完成).{0,6}表|(?:不含|未列|没有列出|无).{0,8}(?:完成情况|完成率)")
@@ -199,7 +199,7 @@ _COMPARISON = re.compile(r"(?:更|略|明显|较)(?:高|低|多|少|快|慢|大|
 
 def normalize_answer(text: str) -> str:
     """Like `normalize_for_match`, and pinyin ruby annotations removed."""
-    return normalize_for_match(_RUBY.sub("", text))
+    return normalize_for_match(strip_pinyin_ruby(text))  # 區(qū) -> 区, as cleaning does
 
 
 def _bounded(needle: str) -> re.Pattern[str]:
