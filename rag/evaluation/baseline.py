@@ -13,7 +13,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rag.ingest.load import decode_text, iter_document_files
+from rag.ingest.formats import READERS
+from rag.ingest.load import iter_document_files
 from rag.records import Chunk, Hit
 
 CHUNK_CHARS = 500
@@ -22,11 +23,9 @@ CHUNK_CHARS = 500
 def naive_chunks(docs_dir: Path) -> list[Chunk]:
     chunks: list[Chunk] = []
     for path in iter_document_files(Path(docs_dir)):
-        if path.suffix.lower() not in (".txt", ".md"):
-            continue  # the naive pipeline reads plain-text files only
-        try:
-            raw = decode_text(path.read_bytes(), path.name)
-        except ValueError:
+        try:  # the same readers as ours (a user's naive pipeline has a loader per format too), no cleaning
+            raw = READERS[path.suffix.lower()](path).text
+        except Exception:  # noqa: BLE001 — a file the naive pipeline cannot read is simply not indexed
             continue
         doc_id = path.relative_to(docs_dir).with_suffix("").as_posix()
         for n, start in enumerate(range(0, len(raw), CHUNK_CHARS)):
