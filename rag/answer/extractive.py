@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rag.answer.citations import Numbering
 from rag.lexicon import lexicon
 from rag.records import Answer, Chunk, Citation, Evidence, Hit, Query
 from rag.zh import HAN, QUANTITY, SENTENCE, UNIT, YEAR, YEAR_MENTION, char_bigrams
@@ -451,19 +452,6 @@ def decline(query: Query, hits: list[Hit], why: str = "") -> Answer:
     return Answer(query.raw, text, closest, found=False, query=query, method="extractive")
 
 
-class _Numbering:
-    def __init__(self) -> None:
-        self.numbers: dict[str, int] = {}
-        self.citations: list[Citation] = []
-
-    def cite(self, hit: Hit) -> int:
-        chunk_id = hit.chunk.chunk_id
-        if chunk_id not in self.numbers:
-            self.numbers[chunk_id] = len(self.numbers) + 1
-            self.citations.append(Citation(self.numbers[chunk_id], hit))
-        return self.numbers[chunk_id]
-
-
 def answer_question(query: Query, hits: list[Hit], *,
                     semantic: Callable[[str, Sequence[str]], Sequence[float]] | None = None,
                     chunks_after: Callable[[Chunk], list[Chunk]] | None = None, covered: str = "") -> Answer:
@@ -481,7 +469,7 @@ def compose(query: Query, hits: list[Hit], *,
     sentences = pick_sentences(query, hits, semantic=semantic)
     if not sentences:
         return decline(query, hits, covered if query.unknown_places else ""), None
-    numbering = _Numbering()
+    numbering = Numbering()
     lines: list[str] = []
     evidence: list[Evidence] = []
     best = sentences[0]

@@ -14,8 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answer.citations import Numbering
 from rag.lexicon import lexicon
-from rag.records import Answer, Chunk, Citation, Evidence, Hit, Query
+from rag.records import Answer, Chunk, Evidence, Hit, Query
 from rag.zh import CN_DIGITS, char_bigrams
 
 MIN_ITEMS, MAX_ITEMS, MAX_TABLE_ITEMS = 3, 16, 30
@@ -185,18 +186,15 @@ def answer_list(query: Query, hits: Sequence[Hit], lister: Lister) -> Answer | N
     if not candidates or candidates[0].score < MIN_LIST_SCORE:
         return None
     best = candidates[0]
-    numbers: dict[str, int] = {}
-    citations: list[Citation] = []
+    numbering = Numbering()
     lines = [f"共 {len(best.items)} 项（{best.heading.split(' ')[-1]}）："]
     evidence = []
     for text, chunk in best.items:
-        if chunk.chunk_id not in numbers:
-            numbers[chunk.chunk_id] = len(numbers) + 1
-            citations.append(Citation(numbers[chunk.chunk_id], Hit(numbers[chunk.chunk_id], 0.0, chunk)))
+        n = numbering.cite(Hit(0, 0.0, chunk), renumber=True)
         shown = " ".join(text.split())
-        lines.append(f"- {shown} [{numbers[chunk.chunk_id]}]")
-        evidence.append(Evidence(numbers[chunk.chunk_id], shown, shown))
-    return Answer(query.raw, "\n".join(lines), tuple(citations), found=True, evidence=tuple(evidence), query=query,
+        lines.append(f"- {shown} [{n}]")
+        evidence.append(Evidence(n, shown, shown))
+    return Answer(query.raw, "\n".join(lines), tuple(numbering.citations), found=True, evidence=tuple(evidence), query=query,
                   method="extractive")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rag.answer.citations import Numbering
 from rag.answer.extractive import NOT_FOUND, Lead
 from rag.lexicon import lexicon
 from rag.records import Answer, Citation, Evidence, Hit, Query
@@ -48,15 +49,10 @@ def compare_line(whole: Query, parts: Sequence[Part], cite) -> str:
 def merge_parts(whole: Query, parts: Sequence[Part]) -> Answer:
     """One answer from the parts' answers: a line per part (its direct line, else its best sentence), each
     cited, then the comparison when one is asked, then each part's supporting sentences."""
-    numbers: dict[str, int] = {}
-    citations: list[Citation] = []
+    numbering = Numbering()
 
     def cite(hit: Hit) -> int:
-        key = hit.chunk.chunk_id
-        if key not in numbers:
-            numbers[key] = len(numbers) + 1
-            citations.append(Citation(numbers[key], Hit(numbers[key], hit.score, hit.chunk, hit.scores)))
-        return numbers[key]
+        return numbering.cite(hit, renumber=True)
 
     lines: list[str] = []
     support: list[str] = []
@@ -86,5 +82,5 @@ def merge_parts(whole: Query, parts: Sequence[Part]) -> Answer:
         lines.append(compare_line(whole, parts, cite))
     if support:
         lines += ["", "依据：", *support]
-    return Answer(whole.raw, "\n".join(lines), tuple(citations), found=True, evidence=tuple(evidence), query=whole,
+    return Answer(whole.raw, "\n".join(lines), tuple(numbering.citations), found=True, evidence=tuple(evidence), query=whole,
                   method="extractive")

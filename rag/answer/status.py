@@ -10,9 +10,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from rag.answer.citations import Numbering
 from rag.facts.values import AWAITING_DATA, DONE, EXCEEDED, IN_PROGRESS, NOT_DONE
 from rag.lexicon import lexicon
-from rag.records import Answer, Chunk, Citation, Fact, Hit, Query
+from rag.records import Answer, Chunk, Fact, Hit, Query
 from rag.zh import SIGNED
 
 _ASK = lexicon().status.ask  # not_done is tried before done: 「未完成」 contains 「完成」
@@ -140,16 +141,13 @@ def answer_status_question(query: StatusQuery, records: Sequence[Fact], hits_by_
     chosen = [r for r in select_records(query, records) if r.chunk_id in hits_by_chunk]
     if not chosen:
         return None
-    numbers: dict[str, int] = {}
-    citations: list[Citation] = []
+    numbering = Numbering()
     rows = ["| 指标 | 目标 | 完成 | 差距/完成率 | 状态 | 备注 |", "|---|---|---|---|---|---|"]
     for record in chosen[:MAX_TABLE_ROWS]:
-        if record.chunk_id not in numbers:
-            numbers[record.chunk_id] = len(numbers) + 1
-            citations.append(Citation(numbers[record.chunk_id], Hit(numbers[record.chunk_id], 1.0, hits_by_chunk[record.chunk_id])))
+        n = numbering.cite(Hit(0, 1.0, hits_by_chunk[record.chunk_id]), renumber=True)
         cells = (record.indicator, target_label(record), shown_actual(record), shown_completion(record), record.status,
                  record.note)
-        rows.append("| " + " | ".join(_cell(c) for c in cells) + f" [{numbers[record.chunk_id]}] |")
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + f" [{n}] |")
     where = "".join(sorted(query.regions)) + "".join(f"{y}年" for y in sorted(query.years))
     what = "、".join(query.statuses) if query.statuses else "相关"
     tables = "、".join(dict.fromkeys(r.table for r in chosen))
@@ -158,7 +156,7 @@ def answer_status_question(query: StatusQuery, records: Sequence[Fact], hits_by_
     intro = f"{where}{what}的{'任务' if query.tasks else '指标'}共 {len(chosen)} 项（据{tables}{how}）："
     if len(chosen) > MAX_TABLE_ROWS:
         rows.append(f"\n另有 {len(chosen) - MAX_TABLE_ROWS} 项未列出，可用 `rag indicators` 查看全部。")
-    return Answer(question or query.text, intro + "\n\n" + "\n".join(rows), tuple(citations), found=True,
+    return Answer(question or query.text, intro + "\n\n" + "\n".join(rows), tuple(numbering.citations), found=True,
                   facts=tuple(chosen[:MAX_TABLE_ROWS]), method="status")
 
 
@@ -183,18 +181,15 @@ def no_status_answer(query: StatusQuery, records: Sequence[Fact], chunks: Mappin
     if scope:
         if query.named or not query.statuses:
             return None
-        numbers: dict[str, int] = {}
-        citations: list[Citation] = []
+        numbering = Numbering()
         rows = ["| 指标 | 目标 | 完成 | 差距/完成率 | 状态 | 判断依据 |", "|---|---|---|---|---|---|"]
         for record in scope[:MAX_TABLE_ROWS]:
             if record.chunk_id not in chunks:
                 continue
-            if record.chunk_id not in numbers:
-                numbers[record.chunk_id] = len(numbers) + 1
-                citations.append(Citation(numbers[record.chunk_id], Hit(numbers[record.chunk_id], 1.0, chunks[record.chunk_id])))
+            n = numbering.cite(Hit(0, 1.0, chunks[record.chunk_id]), renumber=True)
             cells = (record.indicator, target_label(record), shown_actual(record), shown_completion(record),
                      record.status, record.status_basis or record.note)
-            rows.append("| " + " | ".join(_cell(c) for c in cells) + f" [{numbers[record.chunk_id]}] |")
+            rows.append("| " + " | ".join(_cell(c) for c in cells) + f" [{n}] |")
         counts: dict[str, int] = {}
         for record in scope:
             counts[record.status] = counts.get(record.status, 0) + 1
@@ -202,7 +197,7 @@ def no_status_answer(query: StatusQuery, records: Sequence[Fact], chunks: Mappin
         tables = "、".join(dict.fromkeys(r.table for r in scope))
         text = (f"据{tables}，{where}没有{what}的指标（共 {len(scope)} 项：{tally}；"
                 f"状态按表中目标与实际值比较得出，单位或口径不同的记为未知）：\n\n" + "\n".join(rows))
-        return Answer(parsed.raw, text, tuple(citations), found=True, facts=tuple(scope[:MAX_TABLE_ROWS]),
+        return Answer(parsed.raw, text, tuple(numbering.citations), found=True, facts=tuple(scope[:MAX_TABLE_ROWS]),
                       query=parsed, method="status")
     if not query.regions:
         return None

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from rag.chunking.tables import compact, is_pipe_line, strip_span
+from rag.chunking.tables import is_pipe_line, strip_span
+from rag.zh import compact
 
 Span = tuple[int, int]
 

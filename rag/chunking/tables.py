@@ -21,6 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.zh import compact
+
 Span = tuple[int, int]
 # A column name: its header levels (parent, sub-header), each level one or more spans that are
 # concatenated, since a flattened header can break one name over two lines (目标 / 完成率(%)).
@@ -50,10 +52,6 @@ class Table:
 
 
 # --- small helpers ------------------------------------------------------------------------------
-def compact(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
 def is_number(text: str) -> bool:
     return bool(_NUMBER.fullmatch(compact(text)))
 

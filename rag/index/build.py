@@ -26,7 +26,6 @@ from rag.index.store import (
     CURRENT,
     REBUILD_HINT,
     IndexUnavailableError,
-    LoadedIndex,
     Progress,
     check_writable,
     checkpoint_folder,
@@ -272,10 +271,3 @@ def _embed_with_checkpoints(todo: list[int], chunks: Sequence[Chunk], vectors: n
     finally:
         save()  # also on an error or Ctrl-C, and before writing, which can still fail (disk full)
 
-
-def previous_index(index_dir: Path) -> LoadedIndex | None:
-    """The live build if it loads and verifies, else None."""
-    try:
-        return load_index(index_dir, verify=True)
-    except IndexUnavailableError:
-        return None
