@@ -94,7 +94,7 @@ def cache_set(name: str, index_dir: Path, embedder, questions, squad: bool, limi
     items = []
     for q in questions:
         query = retriever.parse(q.question)
-        items.append((q, query, retriever.rankings(query, "hybrid", limit)))
+        items.append((q, query, retriever.candidate_rankings(query, "hybrid", limit)))
     return CachedSet(name, retriever, items, squad)
 
 

@@ -102,7 +102,8 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         # --docs names exactly the folder to index; without it, the configured documents plus uploads
-        result = build(settings, docs_dir=Path(args.docs) if args.docs else None, progress=progress)
+        result = build(settings, docs_dir=Path(args.docs) if args.docs else None, progress=progress,
+                       backend=args.backend)
     finally:
         bar.close()
     for report in result.reports:
@@ -119,6 +120,8 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         f"{m['reused_embeddings']} reused{f', {resumed} of them from an interrupted build' if resumed else ''}) "
         f"into {index_dir} in {time.perf_counter() - started:.1f}s."
     )
+    if result.milvus is not None:
+        print(result.milvus.summary())
     return 0
 
 
@@ -396,6 +399,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from rag.config import SEARCH_BACKENDS
     from rag.facts.values import STATUSES
     from rag.search.retriever import MODES
 
@@ -423,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", help="build or inspect the index").add_subparsers(dest="action", required=True)
     p = index.add_parser("build", help="index a folder of documents", parents=[docs_opt, index_opt])
+    p.add_argument("--backend", choices=SEARCH_BACKENDS,
+                   help="also write the index's Milvus collection (milvus_uri in rag.toml), only what changed; "
+                        "default: rag.toml backend or RAG_BACKEND (local)")
     p.set_defaults(func=cmd_index_build)
     p = index.add_parser("status", help="what the index holds", parents=[index_opt, json_opt])
     p.set_defaults(func=cmd_index_status)

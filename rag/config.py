@@ -9,6 +9,8 @@
 | index        | index_dir      | RAG_INDEX_DIR        | <project>/index              |
 | user docs    | user_docs_dir  | RAG_USER_DOCS_DIR    | <project>/userdata/documents (app uploads; indexed with docs_dir) |
 | feedback     | feedback_dir   | RAG_FEEDBACK_DIR     | <project>/userdata/feedback (the app's 👍/👎 log, JSONL) |
+| search backend | backend      | RAG_BACKEND          | local (FAISS + sparse matrices in index_dir); milvus (docs/scale-out.md) |
+| Milvus       | milvus_uri     | RAG_MILVUS_URI       | <project>/milvus.db (milvus-lite); "http://host:19530" for a server |
 | LLM endpoint | llm.base_url   | RAG_LLM_BASE_URL     | none (extractive answers)    |
 | LLM model    | llm.model      | RAG_LLM_MODEL        |                              |
 | LLM key      | llm.api_key    | RAG_LLM_API_KEY      |                              |
@@ -38,6 +40,10 @@ class Settings:
     # `build` indexes them together with docs_dir. userdata/ is git-ignored.
     user_docs_dir: Path = PROJECT_ROOT / "userdata" / "documents"
     feedback_dir: Path = PROJECT_ROOT / "userdata" / "feedback"
+    # Where ranked search runs: "local" (the build's FAISS index and sparse BM25 matrices, the default) or
+    # "milvus" (one collection per index at milvus_uri: a milvus-lite .db path, or http(s)://host:port).
+    backend: str = "local"
+    milvus_uri: str = str(PROJECT_ROOT / "milvus.db")
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)  # never printed with the settings
@@ -59,6 +65,8 @@ _ENV = {
     "index_dir": "RAG_INDEX_DIR",
     "user_docs_dir": "RAG_USER_DOCS_DIR",
     "feedback_dir": "RAG_FEEDBACK_DIR",
+    "backend": "RAG_BACKEND",
+    "milvus_uri": "RAG_MILVUS_URI",
     "llm_base_url": "RAG_LLM_BASE_URL",
     "llm_model": "RAG_LLM_MODEL",
     "llm_api_key": "RAG_LLM_API_KEY",
@@ -67,6 +75,8 @@ _PATHS = {"models_dir", "docs_dir", "index_dir", "user_docs_dir", "feedback_dir"
 
 
 _BACKENDS = ("auto", "onnx-int8", "torch")
+SEARCH_BACKENDS = ("local", "milvus")
+MILVUS_SERVER_SCHEMES = ("http://", "https://", "tcp://")
 _LLM_KEYS = {"base_url", "model", "api_key"}
 
 
@@ -98,7 +108,7 @@ def _from_toml(path: Path) -> dict[str, object]:
         shown = key.replace("llm_", "llm.", 1) if key.startswith("llm_") else key
         if not isinstance(value, str):
             raise ConfigError(f"{path}: {shown} must be a text value in quotes, got {value!r}.")
-        if key in {"embed_model", "embed_backend", *_PATHS} and not value.strip():
+        if key in {"embed_model", "embed_backend", "backend", "milvus_uri", *_PATHS} and not value.strip():
             raise ConfigError(f"{path}: {shown} must not be empty.")
     return flat
 
@@ -107,6 +117,14 @@ def _validate(values: dict[str, object], where: str) -> None:
     backend = values.get("embed_backend")
     if backend is not None and backend not in _BACKENDS:
         raise ConfigError(f"{where}: embed_backend must be one of {', '.join(_BACKENDS)}, got {backend!r}.")
+    search_backend = values.get("backend")
+    if search_backend is not None and search_backend not in SEARCH_BACKENDS:
+        raise ConfigError(f"{where}: backend must be one of {', '.join(SEARCH_BACKENDS)}, got {search_backend!r}.")
+    uri = values.get("milvus_uri")
+    # pymilvus opens milvus-lite only for a path ending in .db; anything else must name a server.
+    if isinstance(uri, str) and not (uri.startswith(MILVUS_SERVER_SCHEMES) or uri.endswith(".db")):
+        raise ConfigError(f"{where}: milvus_uri must be a milvus-lite file ending in .db (e.g. \"./milvus.db\") or a "
+                          f"server address starting with {', '.join(MILVUS_SERVER_SCHEMES)}, got {uri!r}.")
 
 
 def load_settings(environ: dict[str, str] | None = None, config_path: Path | None = None) -> Settings:

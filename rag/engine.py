@@ -20,6 +20,7 @@ from rag.records import Answer, Document, Fact, Hit, Query
 from rag.search.retriever import FusionWeights, QueryFilters, Retriever
 
 if TYPE_CHECKING:
+    from rag.index.milvus import SyncReport
     from rag.ingest.load import LoadReport
 
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 class BuildResult:
     manifest: dict
     reports: list[LoadReport]
+    milvus: SyncReport | None = None  # what the write to Milvus did, for backend "milvus"
 
 
 def build(
@@ -36,8 +38,13 @@ def build(
     index_dir: Path | None = None,
     embedder: Embedder | None = None,
     progress: Progress | None = None,
+    backend: str | None = None,
 ) -> BuildResult:
-    """Index a folder: files whose content, metadata and pipeline are unchanged are not read again."""
+    """Index a folder: files whose content, metadata and pipeline are unchanged are not read again.
+
+    With backend "milvus" (default: settings.backend) the new build is then written to its Milvus
+    collection too, only the documents that changed (rag/index/milvus.py).
+    """
     # Imported here, not at the top: loading an engine to search must not pay for chunking and ingest
     # imports (langchain's splitters, format readers) — a cold `rag search` is timed end to end.
     from rag.index.build import BuildPlan, build_index
@@ -71,6 +78,11 @@ def build(
         signatures=signatures,
         plan=plan,
     )
+    if (backend or settings.backend) == "milvus":
+        from rag.search.backends import sync_milvus
+
+        synced = sync_milvus(settings.milvus_uri, index_dir, expected_model=settings.embed_model, progress=progress)
+        return BuildResult(manifest, reports, synced)
     return BuildResult(manifest, reports)
 
 
@@ -101,13 +113,18 @@ class Engine:
     """A loaded index and model, ready to answer questions."""
 
     def __init__(self, settings: Settings, *, index_dir: Path | None = None, embedder: Embedder | None = None,
-                 weights: FusionWeights | None = None, need_dense: bool = True) -> None:
+                 weights: FusionWeights | None = None, need_dense: bool = True, backend: str | None = None) -> None:
         self.settings = settings
         self.index_dir = Path(index_dir or settings.index_dir)
         self.index = load_index(self.index_dir, expected_model=settings.embed_model)
         self.embedder = embedder or (Embedder(settings) if need_dense else None)
         self.retriever = Retriever(self.index, self.embedder, weights)
-        self.router = AnswerRouter(settings, self.index.facts, self.index.chunks, embedder=self.embedder)
+        if (backend or settings.backend) == "milvus":  # the same rankers on the index's Milvus collection
+            from rag.search.backends import open_milvus
+
+            self.retriever.backend = open_milvus(settings.milvus_uri, self.retriever)
+        self.router = AnswerRouter(settings, self.index.facts, self.index.chunks, embedder=self.embedder,
+                                   position=self.index.position)
         self._warm_up()
 
     def _warm_up(self) -> None:

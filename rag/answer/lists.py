@@ -11,10 +11,14 @@ come from `breadcrumb`, items from `list_id`/`list_pos`.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag.answer.citations import Numbering
+from rag.index.store import row_documents
 from rag.lexicon import lexicon
 from rag.records import Answer, Chunk, Evidence, Hit, Query
 from rag.zh import CN_DIGITS, char_bigrams
@@ -64,20 +68,61 @@ def _coverage(query: Query, text: str) -> float:
     return total / len(topic)
 
 
+# Words of an enumeration question that say what is listed, not what about: 「…有哪些措施」「…重点抓哪几方面工作」.
+_GENERIC = re.compile(r"^(?:方面|工作|几个|措施|举措|做法|安排|打算|重点|主要|内容|任务|哪些|分别|什么|有何|包括|推进|开展|要|是"
+                      r"|抓好|做好|抓|做|来写|分成|分为|围绕|[一二三四五六七八九十两几\d]+(?:个|大|项|条|类|件|块|方面)?)+$")
+_MEASURES = re.compile(r"如何|怎么|怎样|措施|举措|做法|(?:什么|哪些)(?:打算|安排)")
+
+
+def _specific_fit(query: Query, text: str) -> float:
+    """Share of the question's specific topic (its words less the generic ones) a list's heading and items
+    hold; 1.0 when the question names nothing specific."""
+    topic = [t for t in query.topic if not _GENERIC.match(t) and not _ENUMERATION.search(t)]
+    if not topic:
+        return 1.0
+    total = 0.0
+    for term in topic:
+        if term in text:
+            total += 1
+        else:
+            grams = char_bigrams(term)
+            total += 0.6 * sum(g in text for g in grams) / len(grams) if grams else 0
+    return total / len(topic)
+
+
+def _repeated(query: Query, items: Sequence[str]) -> bool:
+    """The question names the word every item repeats (「哪几个一批」: 「——建成了一批…」「——引进了一批…」)."""
+    words = [t for t in query.topic if len(t) >= 2 and not _GENERIC.match(t) and not _ENUMERATION.search(t)]
+    return len(items) >= MIN_ITEMS and any(sum(w in t for t in items) >= 0.8 * len(items) for w in words)
+
+
 class Lister:
     """Finds the enumerations of an index's documents (config in `__init__`: the chunks in order)."""
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
-        self.chunks = list(chunks)
-        self.by_doc: dict[str, list[Chunk]] = {}
-        for c in self.chunks:
-            self.by_doc.setdefault(c.doc_id, []).append(c)
+    def __init__(self, chunks: Sequence[Chunk], row_docs: np.ndarray | None = None, doc_ids: Sequence[str] = ()) -> None:
+        """`row_docs`/`doc_ids`: each row's document (rag/index/store.row_documents); derived when not given."""
+        self.chunks = chunks
+        if row_docs is None:
+            row_docs, doc_ids = row_documents(chunks)
+        order = np.argsort(row_docs, kind="stable")  # rows grouped by document, in document order
+        bounds = np.searchsorted(row_docs[order], np.arange(len(doc_ids) + 1))
+        self._rows = {doc: order[bounds[n] : bounds[n + 1]] for n, doc in enumerate(doc_ids)}
+        self._doc_cache: OrderedDict[str, list[Chunk]] = OrderedDict()
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks in order, read when first asked for (a few documents stay cached)."""
+        cached = self._doc_cache.get(doc_id)
+        if cached is None:
+            cached = self._doc_cache[doc_id] = [self.chunks[int(i)] for i in self._rows.get(doc_id, ())]
+            while len(self._doc_cache) > 16:
+                self._doc_cache.popitem(last=False)
+        return cached
 
     def children(self, doc_id: str, parent: tuple[str, ...]) -> list[tuple[str, Chunk]]:
         """The child headings right under `parent`, in document order, each with its first chunk."""
         depth = len(parent)
         out: dict[str, Chunk] = {}
-        for c in self.by_doc.get(doc_id, []):
+        for c in self.doc_chunks(doc_id):
             if len(c.breadcrumb) > depth and c.breadcrumb[:depth] == parent:
                 name = c.breadcrumb[depth]
                 if name not in out:
@@ -89,7 +134,7 @@ class Lister:
 
     def list_group(self, chunk: Chunk) -> list[Chunk]:
         """The list items around a list item: same document, same headings, in document order."""
-        return [c for c in self.by_doc.get(chunk.doc_id, []) if c.kind == "list_item" and c.breadcrumb == chunk.breadcrumb]
+        return [c for c in self.doc_chunks(chunk.doc_id) if c.kind == "list_item" and c.breadcrumb == chunk.breadcrumb]
 
     def table_groups(self, query: Query, chunk: Chunk) -> list[tuple[tuple[str, ...], list[tuple[str, Chunk]]]]:
         """「由民政局牵头的任务」「主要预期指标有哪些」: the rows of a table whose cell holds a value the question
@@ -101,7 +146,7 @@ class Lister:
                 continue
             columns = [h for h, _v in chunk.search_cells]
             # the same table: its rows share the header row, even where section headings split it
-            rows = [c for c in self.by_doc.get(chunk.doc_id, []) if c.is_table_row
+            rows = [c for c in self.doc_chunks(chunk.doc_id) if c.is_table_row
                     and [h for h, _v in c.search_cells] == columns
                     and any(h == header and value in v for h, v in c.search_cells)]
             groups.append(((f"{header}={value}",), [(_row_item(c), c) for c in rows]))
@@ -136,13 +181,22 @@ class Lister:
                 heading_fit = _coverage(query, heading)
                 inside = sum(1 for h in top_hits if h.chunk.doc_id == chunk.doc_id and _under(h.chunk, key))
                 told = announced is not None and key == chunk.breadcrumb and len(items) == announced
-                strong = heading_fit >= 0.5 or (heading_fit >= 0.3 and inside >= 2)  # the hits sit in its items
+                strong = (heading_fit >= 0.5 or (heading_fit >= 0.3 and inside >= 2)  # the hits sit in its items
+                          or _repeated(query, [t for t, _c in items]))
                 if not key:
                     strong = False  # the document's own parts: its title matches any question about the place
                 if by_cell:
                     strong, heading_fit = True, 1.0  # the question names the cell value every row holds
                 if not strong and not (count is not None and len(items) == count) and not told:
                     continue  # a list only answers when its heading is what is asked, or it has the count asked
+                counted = (count is not None and len(items) == count) or told
+                if not by_cell:
+                    if _specific_fit(query, heading + " " + " ".join(t for t, _c in items)) < (0.3 if counted else 0.5):
+                        continue  # 「优化营商环境有哪些措施」: the report's list of all its measures does not name it
+                if not by_cell and not counted:
+                    if (_MEASURES.search(query.text) and _specific_fit(query, heading) < 0.5
+                            and sum(_specific_fit(query, t) >= 0.5 for t, _c in items) == 1):
+                        continue  # one item is what is asked (「5.持续优化营商环境」): its passage answers, not the list
                 seen.add((chunk.doc_id, key))
                 # the most specific list that fits: a heading's own items before its parent's sections
                 score = heading_fit + 0.15 * min(inside, 5) + (1.0 if told else 0.0) + (0.5 if key and key[-1] == "#list" else 0.0)
@@ -186,6 +240,8 @@ def answer_list(query: Query, hits: Sequence[Hit], lister: Lister) -> Answer | N
     if not candidates or candidates[0].score < MIN_LIST_SCORE:
         return None
     best = candidates[0]
+    if "目标" in query.text and sum(bool(re.search(r"\d", t)) for t, _c in best.items) < len(best.items) / 2:
+        return None  # 「主要预期目标有哪些」: targets state figures; a list of section headings is not them
     numbering = Numbering()
     lines = [f"共 {len(best.items)} 项（{best.heading.split(' ')[-1]}）："]
     evidence = []

@@ -10,7 +10,7 @@ leads with the figure asked and quotes the sentences and rows that answer.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -20,27 +20,65 @@ from rag.answer.llm import answer_with_fallback
 from rag.answer.parts import merge_parts
 from rag.answer.status import answer_status_question, match_status_question, no_status_answer, select_records
 from rag.config import Settings
+from rag.index.store import first_rows, row_documents
 from rag.records import Answer, Chunk, Citation, Fact, Hit, Query
 
 EXTRA_PASSAGES = 3  # retrieved passages shown after a status table's own citations
 SENTENCE_CACHE = 20000  # sentence vectors kept between questions (the same passages come back often)
+QUERY_CACHE = 256  # question vectors (a question of several parts asks its parts one after another)
 SearchFn = Callable[[Query], list[Hit]]
+
+
+class RowLookup:
+    """chunk id -> row, through the index's own lookup when given (`.get` like a dict)."""
+
+    def __init__(self, chunks: Sequence[Chunk], position: Callable[[str], int] | None) -> None:
+        self._position = position or {c.chunk_id: i for i, c in enumerate(chunks)}.__getitem__
+
+    def get(self, chunk_id: str, default: int | None = None) -> int | None:
+        try:
+            return self._position(chunk_id)
+        except KeyError:
+            return default
+
+
+class ChunkLookup(Mapping[str, Chunk]):
+    """chunk id -> chunk, read by row on demand (a dict of every chunk costs seconds at 1M chunks)."""
+
+    def __init__(self, chunks: Sequence[Chunk], rows: RowLookup) -> None:
+        self._chunks, self._rows = chunks, rows
+
+    def __getitem__(self, chunk_id: str) -> Chunk:
+        row = self._rows.get(chunk_id)
+        if row is None:
+            raise KeyError(chunk_id)
+        return self._chunks[row]
+
+    def __iter__(self) -> Iterator[str]:
+        return (c.chunk_id for c in self._chunks)
+
+    def __len__(self) -> int:
+        return len(self._chunks)
 
 
 class AnswerRouter:
     def __init__(self, settings: Settings, facts: Sequence[Fact], chunks: Sequence[Chunk], embedder=None,
-                 semantic_sentences: bool = False) -> None:
+                 semantic_sentences: bool = True, position: Callable[[str], int] | None = None) -> None:
         self.settings = settings
         self.facts = list(facts)
-        self.chunks = list(chunks)
-        self.chunks_by_id = {c.chunk_id: c for c in chunks}
-        self.positions = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        # The index's chunks are read by row (rag/index/store.ChunkTable): nothing here walks them all.
+        self.chunks = chunks
+        self.positions = RowLookup(chunks, position)
+        self.chunks_by_id = ChunkLookup(chunks, self.positions)
+        row_docs, doc_ids = row_documents(chunks)
+        doc_chunks = [chunks[int(row)] for row in first_rows(row_docs, len(doc_ids))]  # region, years: the document's
         self.embedder = embedder if semantic_sentences else None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self.covered = _coverage(self.chunks)
-        self.lister = Lister(self.chunks)
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.covered = _coverage(doc_chunks)
+        self.lister = Lister(chunks, row_docs, doc_ids)
         self.region_years: dict[str, set[int]] = {}
-        for c in self.chunks:
+        for c in doc_chunks:
             if c.region:
                 self.region_years.setdefault(c.region, set()).update(c.years)
 
@@ -54,7 +92,11 @@ class AnswerRouter:
                 self._vectors[text] = vector
             while len(self._vectors) > SENTENCE_CACHE:
                 self._vectors.popitem(last=False)
-        q = self.embedder.encode_query(question)
+        q = self._queries.get(question)
+        if q is None:
+            q = self._queries[question] = self.embedder.encode_query(question)
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
         return [float(np.dot(q, self._vectors[s])) for s in sentences]
 
     def chunks_after(self, chunk: Chunk, limit: int = 12) -> list[Chunk]:
@@ -72,16 +114,29 @@ class AnswerRouter:
             return out
         depth = len(chunk.breadcrumb)
         heading = chunk.breadcrumb + ((chunk.body.strip(),) if chunk.kind == "heading" else ())
-        for nxt in self.chunks[pos + 1 : pos + 1 + 6 * limit]:
+        child = len(heading) - (chunk.kind == "heading") + 1  # the breadcrumb length that names a child heading
+        for nxt in self.chunks[pos + 1 : pos + 1 + 10 * limit]:
             if nxt.doc_id != chunk.doc_id or nxt.breadcrumb[:depth] != chunk.breadcrumb:
                 break
-            if nxt.kind == "heading" or (len(nxt.breadcrumb) > len(heading) - (chunk.kind == "heading")
-                                         and nxt.breadcrumb[-1:] != chunk.breadcrumb[-1:]):
-                # a child heading starts an item: keep its first passage (or the heading itself)
-                if not out or out[-1].breadcrumb != nxt.breadcrumb:
+            if nxt.kind == "heading" or (len(nxt.breadcrumb) >= child and nxt.breadcrumb[-1:] != chunk.breadcrumb[-1:]):
+                # a child heading starts an item: keep its first passage (or the heading itself); the passages
+                # of its own sub-headings belong to that item
+                if not out or out[-1].breadcrumb[:child] != nxt.breadcrumb[:child] or nxt.kind == "heading":
                     out.append(nxt)
             if len(out) >= limit:
                 break
+        return out
+
+    def section_rest(self, chunk: Chunk, limit: int = 2) -> list[Chunk]:
+        """The passages that continue a passage's section: the next chunks of its document under the same headings."""
+        pos = self.positions.get(chunk.chunk_id)
+        if pos is None or not chunk.breadcrumb:
+            return []
+        out = []
+        for nxt in self.chunks[pos + 1 : pos + 1 + limit]:
+            if nxt.doc_id != chunk.doc_id or nxt.breadcrumb != chunk.breadcrumb or nxt.kind not in ("text", "list_item"):
+                break
+            out.append(nxt)
         return out
 
     def _year_not_covered(self, query: Query, hits: Sequence[Hit]) -> bool:
@@ -108,7 +163,7 @@ class AnswerRouter:
 
     def extractive(self, query: Query, hits: list[Hit]):
         return compose(query, hits, semantic=self.semantic if self.embedder is not None else None,
-                       chunks_after=self.chunks_after, covered=self.covered)
+                       chunks_after=self.chunks_after, covered=self.covered, section_rest=self.section_rest)
 
     def run(self, query: Query, hits: list[Hit], *, allows: Callable[[Chunk], bool] | None = None,
             on_token: Callable[[str], None] | None = None, use_llm: bool = True,

@@ -94,7 +94,7 @@ class BuildPlan:
     @classmethod
     def _from_live_build(cls, index_dir: Path, *, model: str | None, dimension: int | None) -> BuildPlan:
         try:
-            old = load_index(index_dir, verify=True)
+            old = load_index(index_dir, verify=True, trust_stamp=False)  # reused rows are hashed, always
         except IndexUnavailableError as exc:
             # A damaged live build (corrupt file, unreadable CURRENT, manifest of another shape) is
             # never a source of rows: the build starts fresh and says why.

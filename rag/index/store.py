@@ -13,6 +13,12 @@ Layout of an index folder:
         bm25_tokens.jsonl     the tokenised chunks (never re-tokenised per query)
         bigram_tokens.jsonl   the chunks' character bigrams, for the bigram lexical ranker
         facts.jsonl           indicator facts extracted from the chunks (rag/facts)
+        bm25/, bigram/        the two BM25 matrices (rag/index/bm25.py), memory-mapped at load
+        rows/                 where each chunk's line starts in chunks.jsonl, and its document
+        verified.json         size and mtime of each data file when its checksum last verified
+
+Loading reads the manifest and the documents and maps the rest: chunks are parsed when a row is
+read, token files only when a later build reuses them, so a restart costs little at 1M chunks.
 
       .embed-checkpoint/      vectors a build has finished so far (resumable embedding; removed once live)
 
@@ -25,25 +31,32 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from rag.index.ann import DENSE_FILE, read_dense_index, write_dense_index
+from rag.index.bm25 import SparseBM25
 from rag.records import Chunk, Document, Fact
 from rag.zh import char_bigrams
 
 FORMAT_VERSION = 2  # 2: chunks carry breadcrumb parts, body and cells; facts stored beside them
 CURRENT = "CURRENT"
-DATA_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "bm25_tokens.jsonl", "bigram_tokens.jsonl", "facts.jsonl",
-              DENSE_FILE)
 BIGRAM_FILE = "bigram_tokens.jsonl"  # added in format 2 without a bump: builds without it derive the bigrams
+LEXICAL_FIELDS = {"bm25": "bm25_tokens.jsonl", "bigram": BIGRAM_FILE}  # matrix folder -> the tokens it counts
+_MATRIX_FILES = ("data.npy", "indices.npy", "indptr.npy", "idf.npy", "params.npy", "terms.npy", "term_offsets.npy")
+ROW_FILES = ("rows/offsets.npy", "rows/doc_codes.npy", "rows/doc_ids.json")
+DATA_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "bm25_tokens.jsonl", BIGRAM_FILE, "facts.jsonl",
+              DENSE_FILE, *(f"{m}/{f}" for m in LEXICAL_FIELDS for f in _MATRIX_FILES), *ROW_FILES)
+VERIFIED_STAMP = "verified.json"
 
 Progress = Callable[[str, float], None]  # (step description, fraction done 0..1)
 
@@ -52,20 +65,124 @@ class IndexUnavailableError(RuntimeError):
     """The index is missing, corrupt or incompatible; the message says which command fixes it."""
 
 
+class ChunkTable(Sequence[Chunk]):
+    """A build's chunks, parsed from the memory-mapped chunks.jsonl when a row is read.
+
+    At 1M chunks parsing every line costs seconds and gigabytes at each start; a query reads a few
+    hundred rows. What whole-index passes need (each row's document) is in small arrays beside it.
+    """
+
+    def __init__(self, path: Path, offsets: np.ndarray, doc_codes: np.ndarray, doc_ids: Sequence[str]) -> None:
+        if len(offsets) != len(doc_codes) + 1:
+            raise ValueError(f"{path}: row offsets and documents differ in length")
+        self.offsets, self.doc_codes, self.doc_ids = offsets, doc_codes, list(doc_ids)
+        size = int(offsets[-1]) if len(offsets) else 0
+        with path.open("rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        if len(self._map) < size:
+            raise ValueError(f"{path}: shorter than its row offsets")
+        self._first_row = {doc: int(row) for doc, row in zip(self.doc_ids, first_rows(np.asarray(doc_codes), len(self.doc_ids)))}
+        self._parse = lru_cache(maxsize=65_536)(self._parse_row)
+        self._positions: dict[str, int] | None = None
+
+    def _parse_row(self, row: int) -> Chunk:
+        return Chunk.from_dict(json.loads(self._map[int(self.offsets[row]) : int(self.offsets[row + 1])]))
+
+    def __len__(self) -> int:
+        return len(self.doc_codes)
+
+    def __getitem__(self, item):  # type: ignore[override]
+        if isinstance(item, slice):
+            return [self._parse(i) for i in range(*item.indices(len(self)))]
+        row = int(item) + (len(self) if int(item) < 0 else 0)
+        if not 0 <= row < len(self):
+            raise IndexError(item)
+        return self._parse(row)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self._parse(i) for i in range(len(self)))
+
+    def position(self, chunk_id: str) -> int:
+        """Row of a chunk id: ids are `doc#n` with a document's rows in order (rag/chunking/builder.py),
+        checked against the row itself; any other id is found by reading every id, once."""
+        doc, _, n = chunk_id.rpartition("#")
+        first = self._first_row.get(doc, -1)
+        if first >= 0 and n.isdigit():
+            row = first + int(n)
+            if row < len(self) and self[row].chunk_id == chunk_id:
+                return row
+        if self._positions is None:
+            self._positions = {c.chunk_id: i for i, c in enumerate(self)}
+        return self._positions[chunk_id]
+
+
+def row_documents(chunks: Sequence[Chunk]) -> tuple[np.ndarray, list[str]]:
+    """Each row's document as a code into a list of document ids (first appearance order)."""
+    if isinstance(chunks, ChunkTable):
+        return np.asarray(chunks.doc_codes), chunks.doc_ids
+    codes: dict[str, int] = {}
+    rows = np.fromiter((codes.setdefault(c.doc_id, len(codes)) for c in chunks), dtype=np.int32, count=len(chunks))
+    return rows, list(codes)
+
+
+def first_rows(codes: np.ndarray, n_docs: int) -> np.ndarray:
+    """The first row of each document code (documents without rows are not expected: -1)."""
+    first = np.full(n_docs, -1, dtype=np.int64)
+    if len(codes):
+        uniques, index = np.unique(codes, return_index=True)
+        first[uniques] = index
+    return first
+
+
+class TokenRows(Sequence[list[str]]):
+    """A token file of the build, read on first use: only a later build that reuses rows needs it."""
+
+    def __init__(self, path: Path, n_rows: int) -> None:
+        self.path, self.n_rows = path, n_rows
+        self._rows: list[list[str]] | None = None
+
+    @property
+    def rows(self) -> list[list[str]]:
+        if self._rows is None:
+            try:
+                rows = [row["t"] for row in _read_jsonl(self.path)]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise IndexUnavailableError(f"The index file {self.path} cannot be read ({exc}). {REBUILD_HINT}") from exc
+            if len(rows) != self.n_rows:
+                raise IndexUnavailableError(f"The index in {self.path.parent} is inconsistent (row counts differ). {REBUILD_HINT}")
+            self._rows = rows
+        return self._rows
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __getitem__(self, item):  # type: ignore[override]
+        return self.rows[item]
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return iter(self.rows)
+
+    def __bool__(self) -> bool:
+        return self.n_rows > 0
+
+
 @dataclass
 class LoadedIndex:
     path: Path
     manifest: dict
     documents: dict[str, Document]
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]
     vectors: np.ndarray
-    tokens: list[list[str]]
+    tokens: Sequence[Sequence[str]]
     facts: list[Fact] = field(default_factory=list)
-    bigrams: list[list[str]] = field(default_factory=list)  # empty: derive from the chunks (older builds)
+    bigrams: Sequence[Sequence[str]] = field(default_factory=list)  # empty: derive from the chunks (older builds)
     dense: object | None = None  # the build's FAISS index (rag/index/ann.py); None: make it from the vectors
+    lexical: dict[str, SparseBM25] = field(default_factory=dict)  # the build's BM25 matrices, by field
     _chunk_pos: dict[str, int] = field(default_factory=dict)
 
     def position(self, chunk_id: str) -> int:
+        if isinstance(self.chunks, ChunkTable):
+            return self.chunks.position(chunk_id)
         if not self._chunk_pos:
             self._chunk_pos = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         return self._chunk_pos[chunk_id]
@@ -129,6 +246,10 @@ def write_build(index_dir: Path, *, documents: Sequence[Document], chunks: Seque
             bigrams = [char_bigrams(c.indexed_text) for c in chunks]
         _write_jsonl(staging / BIGRAM_FILE, [{"t": list(t)} for t in bigrams])
         _write_jsonl(staging / "facts.jsonl", [f.to_dict() for f in facts])
+        # The lexical matrices are counted here, once, not at every load.
+        SparseBM25([list(t) or ["∅"] for t in tokens]).save(staging / "bm25")
+        SparseBM25([list(t) or ["∅"] for t in bigrams]).save(staging / "bigram")
+        _write_rows(staging, chunks)
         manifest = {
             "format_version": FORMAT_VERSION,
             **manifest,
@@ -151,6 +272,7 @@ def write_build(index_dir: Path, *, documents: Sequence[Document], chunks: Seque
         }
         manifest.pop("signatures", None)
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _write_stamp(staging)
         staging.rename(index_dir / build_name)
         _point_current_at(index_dir, build_name)
     except BaseException as exc:
@@ -163,6 +285,44 @@ def write_build(index_dir: Path, *, documents: Sequence[Document], chunks: Seque
         raise
     _remove_stale_builds(index_dir, keep=build_name)
     return manifest
+
+
+def _write_rows(folder: Path, chunks: Sequence[Chunk]) -> None:
+    """rows/: where each line of chunks.jsonl starts, and each row's document (see ChunkTable)."""
+    (folder / "rows").mkdir()
+    with (folder / "chunks.jsonl").open("rb") as handle:
+        lengths = [len(line) for line in handle]
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(lengths, dtype=np.int64)
+    codes, doc_ids = row_documents(chunks)
+    np.save(folder / "rows" / "offsets.npy", offsets)
+    np.save(folder / "rows" / "doc_codes.npy", codes.astype(np.int32))
+    (folder / "rows" / "doc_ids.json").write_text(json.dumps(doc_ids, ensure_ascii=False), encoding="utf-8")
+
+
+def _file_states(build: Path) -> dict[str, list[int]]:
+    states = {}
+    for name in ("manifest.json", *DATA_FILES):  # an edited manifest (its checksums) is checked again too
+        path = build / name
+        if path.is_file():
+            stat = path.stat()
+            states[name] = [stat.st_size, stat.st_mtime_ns]
+    return states
+
+
+def _write_stamp(build: Path) -> None:
+    """Remember the state in which every data file verified, so the next load can skip hashing
+    gigabytes; best effort (a read-only index is simply hashed at each load)."""
+    with contextlib.suppress(OSError):
+        (build / VERIFIED_STAMP).write_text(json.dumps(_file_states(build)), encoding="utf-8")
+
+
+def _stamp_matches(build: Path) -> bool:
+    try:
+        stamp = json.loads((build / VERIFIED_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(stamp, dict) and stamp == _file_states(build)
 
 
 def _point_current_at(index_dir: Path, build_name: str) -> None:
@@ -189,8 +349,8 @@ def _remove_stale_builds(index_dir: Path, keep: str) -> None:
 
 
 REBUILD_HINT = "Rebuild it with `rag index build` (add --docs DIR / --index DIR as needed)."
-# Files every build of this format has; bigram_tokens.jsonl and vectors.faiss came later within format 2 (optional).
-_REQUIRED_FILES = tuple(name for name in DATA_FILES if name not in (BIGRAM_FILE, DENSE_FILE))
+# Files every build of this format has; the others came later within format 2 (optional: derived when absent).
+_REQUIRED_FILES = ("documents.jsonl", "chunks.jsonl", "vectors.npy", "bm25_tokens.jsonl", "facts.jsonl")
 
 
 def _check_manifest_shape(manifest: object, build: Path) -> None:
@@ -210,12 +370,22 @@ def _check_manifest_shape(manifest: object, build: Path) -> None:
         )
 
 
-def _verify_checksums(manifest: dict, build: Path) -> None:
+def _verify_checksums(manifest: dict, build: Path, *, trust_stamp: bool = False) -> None:
     """Every data file the build has must match the checksum recorded when it was written.
 
     A manifest whose checksums were removed or emptied is refused too: an unverifiable build must
-    not pass as a verified one (its rows would be reused by the next build).
+    not pass as a verified one (its rows would be reused by the next build). With `trust_stamp`,
+    files whose size and mtime are those recorded when they last verified are not hashed again (a
+    write to a file changes its mtime); rows reused by a build are always hashed.
     """
+    if trust_stamp and _stamp_matches(build):
+        return
+    _hash_files(manifest, build)
+    if trust_stamp:
+        _write_stamp(build)
+
+
+def _hash_files(manifest: dict, build: Path) -> None:
     checksums = manifest["checksums"]
     present = [name for name in DATA_FILES if name in _REQUIRED_FILES or (build / name).exists()]
     for name in present:
@@ -327,24 +497,26 @@ def clear_checkpoint(folder: Path) -> None:
         folder.parent.rmdir()  # only when no other model's checkpoint is in it
 
 
-def load_index(index_dir: Path, *, expected_model: str | None = None, verify: bool = True) -> LoadedIndex:
+def load_index(index_dir: Path, *, expected_model: str | None = None, verify: bool = True,
+               trust_stamp: bool = True) -> LoadedIndex:
     """Load the live build, refusing a corrupt, foreign-format or other-model index with a clear message.
 
-    If the build vanishes while being read (two rebuilds finished meanwhile), the new live build is
-    read instead, once.
+    `trust_stamp=False` hashes every file even when it is unchanged since it last verified (a build
+    reusing rows does). If the build vanishes while being read (two rebuilds finished meanwhile),
+    the new live build is read instead, once.
     """
     index_dir = Path(index_dir)
     first = live_build(index_dir)
     try:
-        return _load_build(index_dir, expected_model, verify)
+        return _load_build(index_dir, expected_model, verify, trust_stamp)
     except IndexUnavailableError:
         now = live_build(index_dir)
         if now is None or now == first or not now.is_dir():
             raise  # nothing changed underneath: the index really is broken
-        return _load_build(index_dir, expected_model, verify)
+        return _load_build(index_dir, expected_model, verify, trust_stamp)
 
 
-def _load_build(index_dir: Path, expected_model: str | None, verify: bool) -> LoadedIndex:
+def _load_build(index_dir: Path, expected_model: str | None, verify: bool, trust_stamp: bool) -> LoadedIndex:
     build = live_build(index_dir)
     if build is None or not build.is_dir():
         raise IndexUnavailableError(f"No index found in {index_dir}. {REBUILD_HINT}")
@@ -364,17 +536,34 @@ def _load_build(index_dir: Path, expected_model: str | None, verify: bool) -> Lo
             f"configured model is {expected_model!r}. {REBUILD_HINT}"
         )
     if verify:
-        _verify_checksums(manifest, build)
+        _verify_checksums(manifest, build, trust_stamp=trust_stamp)
     try:
         documents = {d["doc_id"]: Document.from_dict(d) for d in _read_jsonl(build / "documents.jsonl")}
-        chunks = [Chunk.from_dict(row) for row in _read_jsonl(build / "chunks.jsonl")]
-        vectors = np.load(build / "vectors.npy")
-        tokens = [row["t"] for row in _read_jsonl(build / "bm25_tokens.jsonl")]
+        chunks = _read_chunks(build)
+        vectors = np.load(build / "vectors.npy", mmap_mode="r")
+        n = len(chunks)
+        tokens: Sequence[Sequence[str]] = TokenRows(build / "bm25_tokens.jsonl", n)
         facts = [Fact.from_dict(row) for row in _read_jsonl(build / "facts.jsonl")]
-        bigrams = [row["t"] for row in _read_jsonl(build / BIGRAM_FILE)] if (build / BIGRAM_FILE).is_file() else []
+        bigrams: Sequence[Sequence[str]] = TokenRows(build / BIGRAM_FILE, n) if (build / BIGRAM_FILE).is_file() else []
         dense = read_dense_index(build / DENSE_FILE, expected=vectors.shape) if (build / DENSE_FILE).is_file() else None
+        lexical = {name: SparseBM25.load(build / name) for name in LEXICAL_FIELDS if (build / name).is_dir()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexUnavailableError(f"The index in {build} cannot be read ({exc}). {REBUILD_HINT}") from exc
-    if vectors.ndim != 2 or not (len(chunks) == len(tokens) == vectors.shape[0]) or (bigrams and len(bigrams) != len(chunks)):
+    if vectors.ndim != 2 or vectors.shape[0] != n or any(m.n_docs != n for m in lexical.values()):
         raise IndexUnavailableError(f"The index in {build} is inconsistent (row counts differ). {REBUILD_HINT}")
-    return LoadedIndex(build, manifest, documents, chunks, vectors, tokens, facts, bigrams=bigrams, dense=dense)
+    return LoadedIndex(build, manifest, documents, chunks, vectors, tokens, facts, bigrams=bigrams, dense=dense,
+                       lexical=lexical)
+
+
+def _read_chunks(build: Path) -> Sequence[Chunk]:
+    """The chunks as a ChunkTable when the build has its rows/ files; parsed whole for older builds."""
+    if not all((build / name).is_file() for name in ROW_FILES):
+        return [Chunk.from_dict(row) for row in _read_jsonl(build / "chunks.jsonl")]
+    doc_ids = json.loads((build / "rows" / "doc_ids.json").read_text(encoding="utf-8"))
+    if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
+        raise ValueError("rows/doc_ids.json is not a list of document ids")
+    codes = np.load(build / "rows" / "doc_codes.npy", allow_pickle=False)
+    if len(codes) and (codes.min() < 0 or codes.max() >= len(doc_ids)):
+        raise ValueError("rows/doc_codes.npy names documents that rows/doc_ids.json lacks")
+    offsets = np.load(build / "rows" / "offsets.npy", allow_pickle=False)
+    return ChunkTable(build / "chunks.jsonl", offsets, codes, doc_ids)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.records import Chunk
@@ -10,17 +10,59 @@ from rag.records import Chunk
 Ranking = Sequence[tuple[int, float]]  # (row, score), best first
 
 
+# Rankings named with this prefix were run inside the documents the question names by sure metadata
+# (see `Retriever.scoped_rankings`); for a row of those documents they replace the corpus-wide ones.
+SCOPED = "scoped:"
+
+
 def reciprocal_rank_fusion(rankings: Mapping[str, Ranking], weights: Mapping[str, float], k: int = 60,
+                           in_scope: Callable[[int], bool] | None = None,
                            ) -> tuple[dict[int, float], dict[int, dict[str, float]]]:
-    """Σ weight / (k + rank) per row over the rankers that returned it; also each ranker's raw score."""
+    """Σ weight / (k + rank) per row over the rankers that returned it; also each ranker's raw score.
+
+    With `in_scope`, a ranking named ``scoped:<ranker>`` counts for the rows in scope and the plain
+    ``<ranker>`` ranking for the rows outside it: a row of the documents the question is about is
+    ranked among those documents' rows (where 62 reports that all speak of GDP no longer crowd it out
+    of the top candidates), every other row as before. Without it, scoped rankings are ignored.
+    """
     fused: dict[int, float] = {}
     per_ranker: dict[int, dict[str, float]] = {}
     for name, ranking in rankings.items():
-        weight = weights.get(name, 1.0)
+        scoped = name.startswith(SCOPED)
+        if scoped and in_scope is None:
+            continue
+        base = name.removeprefix(SCOPED)
+        weight = weights.get(base, 1.0)
         for rank, (row, score) in enumerate(ranking, start=1):
+            if in_scope is not None and in_scope(row) != scoped:
+                continue
             fused[row] = fused.get(row, 0.0) + weight / (k + rank)
-            per_ranker.setdefault(row, {})[name] = score
+            per_ranker.setdefault(row, {})[base] = score
     return fused, per_ranker
+
+
+def document_votes(rankings: Mapping[str, Ranking], weights: Mapping[str, float], k: int,
+                   document_of: Callable[[int], int | None], in_scope: Callable[[int], bool] | None = None,
+                   ) -> dict[int, float]:
+    """Per document (`document_of(row)`, None for rows not to pool): Σ over the rankers of the best RRF
+    vote any of its rows got — the document ranked as one passage, so a paragraph whose question words
+    fall in one chunk and whose meaning in the next is not outvoted by a paragraph that wins neither."""
+    best: dict[int, dict[str, float]] = {}
+    for name, ranking in rankings.items():
+        scoped = name.startswith(SCOPED)
+        if scoped and in_scope is None:
+            continue
+        base = name.removeprefix(SCOPED)
+        weight = weights.get(base, 1.0)
+        for rank, (row, _) in enumerate(ranking, start=1):
+            if in_scope is not None and in_scope(row) != scoped:
+                continue
+            doc = document_of(row)
+            if doc is None:
+                continue
+            votes = best.setdefault(doc, {})
+            votes[base] = max(votes.get(base, 0.0), weight / (k + rank))
+    return {doc: sum(votes.values()) for doc, votes in best.items()}
 
 
 # Where a document's region and years came from, and whether that is sure enough to weigh heavily:
@@ -46,16 +88,23 @@ class MetadataBoosts:
         return boost
 
 
-def period_matches(measure: str, query_years: Collection[int], doc_years: Collection[int]) -> bool:
+def period_matches(measure: str, query_years: Collection[int], doc_years: Collection[int],
+                   report_years: Collection[int] = ()) -> bool:
     """Does a document covering `doc_years` report the period the question asks about?
 
     Annual reports review the years before their latest and plan the latest: results of year Y
     ("value", "growth") are in a report that reviews Y, targets of Y ("target") in the report that
-    plans Y. Other questions (lists, policies) are not decided by this.
+    plans Y. Other questions (lists, policies) are not decided by this. A question that names the
+    report by its year (`report_years`: 「2024年国务院政府工作报告…」) asks for the report that plans that
+    year, whatever it asks of it.
     """
-    if not query_years or not doc_years or measure not in ("value", "growth", "target"):
+    if not doc_years:
         return False
     latest = max(doc_years)
+    if report_years:
+        return latest in report_years
+    if not query_years or measure not in ("value", "growth", "target"):
+        return False
     if measure == "target":
         return latest in query_years
     return any(y in doc_years and y < latest for y in query_years)

@@ -9,7 +9,7 @@ units rank sharply); the passage is what is shown and quoted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.records import Chunk
 
@@ -19,9 +19,16 @@ MAX_CHARS = 1200  # and never beyond this, so a hit stays readable
 
 
 class Passages:
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
+    def __init__(self, chunks: Sequence[Chunk], position: Callable[[str], int] | None = None) -> None:
         self.chunks = chunks
-        self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        # The index's own lookup when given (it finds a row without reading every chunk: rag/index/store.py).
+        self._position = position or {c.chunk_id: i for i, c in enumerate(chunks)}.__getitem__
+
+    def row(self, chunk: Chunk) -> int | None:
+        try:
+            return self._position(chunk.chunk_id)
+        except KeyError:
+            return None
 
     def _joins(self, chunk: Chunk, j: int) -> bool:
         if not 0 <= j < len(self.chunks):
@@ -33,7 +40,7 @@ class Passages:
 
     def around(self, chunk: Chunk) -> tuple[Chunk, ...]:
         """The chunk and its same-section neighbours in document order (the chunk alone when it has none)."""
-        i = self.position.get(chunk.chunk_id)
+        i = self.row(chunk)
         if i is None:
             return (chunk,)
         lo = hi = i

@@ -26,8 +26,17 @@ _GROWTH = re.compile(r"增长|增速|增幅|涨了|涨幅|提高了?多少|下�
 _LIST = re.compile(r"哪些|有哪几|哪几|列举|包括什么|包括哪")
 
 
+# The national government names itself so (rag/ingest/metadata.py reads a report titled 国务院… or
+# 中华人民共和国… as about 全国): a question naming 国务院 asks about the 全国 report.
+NATIONAL = "全国"
+_NATIONAL_NAMES = ("国务院", "中华人民共和国", "中央政府")
+
+
 def region_aliases(region: str) -> list[str]:
-    """拱墅区 -> [拱墅区, 拱墅]; 钱塘新区 -> [钱塘新区, 钱塘]; 宁夏回族自治区 -> [宁夏回族自治区, 宁夏]."""
+    """拱墅区 -> [拱墅区, 拱墅]; 钱塘新区 -> [钱塘新区, 钱塘]; 宁夏回族自治区 -> [宁夏回族自治区, 宁夏];
+    全国 -> [全国, 国务院, 中华人民共和国, 中央政府]."""
+    if region == NATIONAL:
+        return [region, *_NATIONAL_NAMES]
     names = [region]
     for place in national_places().by_name(region):
         if place.short != region and place.short not in names:
@@ -71,6 +80,10 @@ class QueryParser:
 
     def parse(self, question: str) -> Query:
         return _parse_cached(self, question)
+
+    def aliases(self, region: str) -> list[str]:
+        """The names a question may use for an indexed region (拱墅区 -> 拱墅区, 拱墅)."""
+        return self._aliases.get(region) or [region]
 
     def _covers(self, place: Place | None, written: str) -> bool:
         """Does an indexed region cover this place? Same name, or the region lies inside the place
@@ -124,6 +137,17 @@ class QueryParser:
             measure=measure_asked(text),
         )
         return query
+
+
+# 「2024年国务院政府工作报告…」「国务院2024年报告…」「新疆2026年报告中…」: the year names a report, not the
+# period asked about — the report of year Y is the one that plans Y (its latest year).
+_REPORT_YEAR = re.compile(r"(\d{4})年(?:的)?[^\d，。,；;？?、和与及]{0,10}?报告")
+
+
+@lru_cache(maxsize=4096)
+def report_years(text: str) -> frozenset[int]:
+    """Years a question uses to name a report (normalised text)."""
+    return frozenset(int(m.group(1)) for m in _REPORT_YEAR.finditer(text))
 
 
 def _is_place_or_year(term: str, aliases: set[str]) -> bool:

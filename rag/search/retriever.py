@@ -9,19 +9,28 @@ applied inside each ranker, before any cut, so a narrow filter still gets its be
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
-import faiss
 import numpy as np
 
-from rag.index.store import BIGRAM_FILE, LoadedIndex
+from rag.index.bm25 import cached_bm25
+from rag.index.store import BIGRAM_FILE, LoadedIndex, first_rows, row_documents
+from rag.lexicon import lexicon
 from rag.records import Chunk, Hit, Query
-from rag.search.bm25 import cached_bm25
-from rag.search.dense import dense_index, dense_ranking
-from rag.search.fusion import SURE_METADATA, MetadataBoosts, period_matches, reciprocal_rank_fusion
+from rag.search.backends import LocalBackend, Restriction, SearchBackend, allowed_rows
+from rag.search.dense import dense_index
+from rag.search.fusion import (
+    SCOPED,
+    SURE_METADATA,
+    MetadataBoosts,
+    document_votes,
+    period_matches,
+    reciprocal_rank_fusion,
+)
 from rag.search.passages import Passages
-from rag.search.query import QueryParser
+from rag.search.query import QueryParser, report_years
 from rag.search.titles import DocumentTitles
 from rag.zh import char_bigrams, tokenize
 
@@ -59,6 +68,17 @@ class FusionWeights:
     # results, 2026 targets). A question for year Y's results prefers a report that reviews Y; one for
     # Y's targets, the report that plans Y. Only for documents with sure metadata.
     period_boost: float = 2.0
+    # The documents a question names by sure metadata are searched on their own (`scoped_rankings`) and
+    # boosted as sure when one of them has a passage in this many best of a corpus-wide ranking.
+    scope_agreement: int = 10
+    # The lexical rankers' weights shrink by this times the share of the question's words no passage uses
+    # (`Retriever.lexical_trust`), to no less than `lexical_floor` of their weight.
+    unknown_words: float = 1.0
+    lexical_floor: float = 0.1
+    # A document of at most `short_document_chunks` rows (a DRCD paragraph, a short notice) is also ranked
+    # as one passage: each of its rows gains this times the document's best vote from each ranker.
+    short_document: float = 1.0
+    short_document_chunks: int = 10
     candidates: int = 100
 
 
@@ -86,7 +106,7 @@ def _matrix_cache(index: LoadedIndex, token_file: str) -> Path | None:
     digest = index.manifest.get("checksums", {}).get(token_file)
     if not digest or not index.path.is_dir() or not (index.path / token_file).is_file():
         return None
-    return index.path / f"{Path(token_file).stem}.bm25-{digest[:16]}.npz"
+    return index.path / f"{Path(token_file).stem}.bm25-{digest[:16]}"
 
 
 class Retriever:
@@ -95,44 +115,56 @@ class Retriever:
         self.embedder = embedder
         self.weights = weights or FusionWeights()
         self.chunks = index.chunks
-        # Sparse matrices are cached inside the build (named by their token file's checksum), so a
-        # second load skips counting every token; older builds without bigrams derive them from the text.
         n = len(self.chunks)
-        self.bm25 = cached_bm25(lambda: index.tokens, _matrix_cache(index, "bm25_tokens.jsonl"), n)
-        self.bigram = cached_bm25(lambda: index.bigrams or [char_bigrams(c.indexed_text) for c in self.chunks],
-                                  _matrix_cache(index, BIGRAM_FILE) if index.bigrams else None, n)
+        # The build's BM25 matrices, memory-mapped (rag/index/store.py). Builds from before they were
+        # part of the build count them once and cache them inside it, named by the token file's checksum.
+        self.bm25 = index.lexical["bm25"] if "bm25" in index.lexical else cached_bm25(
+            lambda: index.tokens, _matrix_cache(index, "bm25_tokens.jsonl"), n)
+        self.bigram = index.lexical["bigram"] if "bigram" in index.lexical else cached_bm25(
+            lambda: index.bigrams or [char_bigrams(c.indexed_text) for c in self.chunks],
+            _matrix_cache(index, BIGRAM_FILE) if index.bigrams else None, n)
         # The build's persisted FAISS index when it has one (an IVF index takes minutes to train at 1M chunks).
         self.faiss = index.dense if index.dense is not None else dense_index(index.vectors)
-        self.regions = frozenset(c.region for c in self.chunks if c.region)
+        # Where the three rankers run (rag/search/backends.py); the Engine swaps in Milvus when configured.
+        self.backend: SearchBackend = LocalBackend(self.chunks, {"bm25": self.bm25, "bigram": self.bigram}, self.faiss,
+                                                    index.vectors)
+        # Region, years, title and metadata are the document's (every chunk carries its document's), so
+        # whole-index passes read one chunk per document, not every row (at 1M rows they are not parsed).
+        self.row_docs, self.doc_ids = row_documents(self.chunks)
+        self.doc_chunks = [self.chunks[int(row)] for row in first_rows(self.row_docs, len(self.doc_ids))]
+        self.regions = frozenset(c.region for c in self.doc_chunks if c.region)
         self.parser = QueryParser(self.regions)
-        self.sure_metadata = np.fromiter(
-            (getattr(index.documents.get(c.doc_id), "metadata_source", "") in SURE_METADATA for c in self.chunks),
-            dtype=bool, count=len(self.chunks))
-        self.titles = DocumentTitles(self.chunks)
-        self.passages = Passages(self.chunks)
+        doc_sure = np.fromiter(
+            (getattr(index.documents.get(c.doc_id), "metadata_source", "") in SURE_METADATA for c in self.doc_chunks),
+            dtype=bool, count=len(self.doc_chunks))
+        self.sure_metadata = doc_sure[self.row_docs] if n else np.zeros(0, dtype=bool)
+        self.passages = Passages(self.chunks, position=index.position)
+
+    @cached_property
+    def titles(self) -> DocumentTitles:
+        return DocumentTitles(self.doc_chunks)
 
     def parse(self, question: str) -> Query:
         return self.parser.parse(question)
 
     # --- individual rankers ------------------------------------------------------------------------
     def allowed_rows(self, filters: QueryFilters | None) -> np.ndarray | None:
-        if not filters:
-            return None
-        return np.fromiter((i for i, c in enumerate(self.chunks) if filters.allows(c)), dtype=np.int64)
+        return allowed_rows(self.chunks, filters)
 
-    def bm25_ranking(self, query: Query, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    # `allowed`: rows, or what self.backend.restrict(filters) made of the filters (a Milvus expression).
+    def bm25_ranking(self, query: Query, limit: int, allowed: Restriction = None) -> list[tuple[int, float]]:
         tokens = tokenize(query.lexical_text)
         if not tokens:
             return []
-        return self.bm25.top(tokens, limit, allowed)
+        return self.backend.lexical("bm25", tokens, limit, allowed)
 
-    def bigram_ranking(self, query: Query, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def bigram_ranking(self, query: Query, limit: int, allowed: Restriction = None) -> list[tuple[int, float]]:
         grams = char_bigrams(query.lexical_text)
         if not grams:
             return []
-        return self.bigram.top(grams, limit, allowed)
+        return self.backend.lexical("bigram", grams, limit, allowed)
 
-    def rankings(self, query: Query, mode: str, limit: int, allowed: np.ndarray | None = None,
+    def rankings(self, query: Query, mode: str, limit: int, allowed: Restriction = None,
                  ) -> dict[str, list[tuple[int, float]]]:
         """Each ranker's (row, score) list for the mode: hybrid fuses jieba BM25, bigram BM25 and dense."""
         rankings: dict[str, list[tuple[int, float]]] = {}
@@ -144,17 +176,10 @@ class Retriever:
             rankings["dense"] = self.dense_ranking(query, limit, allowed)
         return rankings
 
-    def dense_ranking(self, query: Query, limit: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def dense_ranking(self, query: Query, limit: int, allowed: Restriction = None) -> list[tuple[int, float]]:
         if self.embedder is None:
             raise RuntimeError("Dense retrieval needs an embedder.")
-        vector = self.embedder.encode_query(query.text)
-        if allowed is None:
-            return dense_ranking(self.faiss, vector, limit)
-        if len(allowed) == 0:
-            return []
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = self.faiss.search(vector.reshape(1, -1).astype(np.float32), min(limit, len(allowed)), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return self.backend.dense(self.embedder.encode_query(query.text), limit, allowed)
 
     # --- the public entry point ----------------------------------------------------------------------
     def search(self, question: str | Query, *, mode: str = "hybrid", top_k: int = 10,
@@ -166,10 +191,91 @@ class Retriever:
             return []
         w = self.weights
         limit = max(w.candidates, top_k * 5)
-        allowed = self.allowed_rows(filters)
-        rankings = self.rankings(query, mode, limit, allowed)
+        allowed = self.backend.restrict(filters)  # local: rows; Milvus: an expression filtered inside the search
+        rankings = self.candidate_rankings(query, mode, limit, allowed)
         fused, per_ranker = self.fuse(query, rankings)
         return self.hits(fused, per_ranker, top_k)
+
+    def candidate_rankings(self, query: Query, mode: str, limit: int, allowed: np.ndarray | None = None,
+                           ) -> dict[str, list[tuple[int, float]]]:
+        """Every ranking `fuse` reads: the rankers over the corpus, and over the documents in scope when
+        the corpus-wide rankings agree with the scope (`scope_agrees`)."""
+        rankings = self.rankings(query, mode, limit, allowed)
+        if self.scope_agrees(query, rankings):
+            rankings |= self.scoped_rankings(query, mode, limit, allowed)
+        return rankings
+
+    # --- scope: the documents a question names by sure metadata -----------------------------------------
+    @cached_property
+    def _sure_codes_by_region(self) -> dict[str, frozenset[int]]:
+        """region -> the documents (codes into `doc_ids`) whose sure metadata names it."""
+        codes: dict[str, set[int]] = {}
+        for code, chunk in enumerate(self.doc_chunks):
+            if chunk.region and getattr(self.index.documents.get(chunk.doc_id), "metadata_source", "") in SURE_METADATA:
+                codes.setdefault(chunk.region, set()).add(code)
+        return {region: frozenset(c) for region, c in codes.items()}
+
+    def _scope_codes(self, query: Query) -> frozenset[int]:
+        """The documents whose sure metadata (a manifest, the document's own title) names a region the
+        question names; none when there are none, or when they are the whole index. Decided per
+        document, so the cost does not grow with the rows."""
+        codes = frozenset().union(*(self._sure_codes_by_region.get(r, frozenset()) for r in query.regions))
+        return codes if len(codes) < len(self.doc_ids) else frozenset()
+
+    def scope_rows(self, query: Query) -> np.ndarray | None:
+        """Rows of the documents of `_scope_codes`; None when there are none."""
+        codes = self._scope_codes(query)
+        if not codes:
+            return None
+        return np.flatnonzero(np.isin(self.row_docs, np.fromiter(codes, dtype=self.row_docs.dtype))).astype(np.int64)
+
+    def in_scope(self, query: Query) -> frozenset[str]:
+        """The documents of `scope_rows`, by id."""
+        return frozenset(self.doc_ids[c] for c in self._scope_codes(query))
+
+    def scope_agrees(self, query: Query, rankings: dict[str, list[tuple[int, float]]]) -> bool:
+        """Do the texts agree with the metadata? One of the documents in scope has a passage in the top
+        `scope_agreement` of a corpus-wide ranking. A report titled 四川省… surely has one for a question
+        about 四川; a paragraph whose title line was misread as national (DRCD's 重庆: 「…中华人民共和国直辖市」)
+        has none for a question that only says 全国性, and then neither scope nor sure boost applies."""
+        codes = self._scope_codes(query) if query.regions else frozenset()
+        if not codes:
+            return False
+        top = self.weights.scope_agreement
+        return any(int(self.row_docs[row]) in codes
+                   for name, ranking in rankings.items() if not name.startswith(SCOPED) for row, _ in ranking[:top])
+
+    def scoped_rankings(self, query: Query, mode: str, limit: int, allowed: np.ndarray | None = None,
+                        ) -> dict[str, list[tuple[int, float]]]:
+        """The rankers again, inside the documents the question names by sure metadata (a filter applied
+        inside each ranker, so the best passages of 四川's reports are candidates even when the corpus-wide
+        top 100 is full of other reports' GDP sentences). The lexical rankers read the question without
+        the place's names — inside its own reports they match every passage and rank none — and keep
+        its years, which tell the review of a year from the plan for it; dense reads the whole question."""
+        rows = self.scope_rows(query)
+        if rows is None:
+            return {}
+        if allowed is not None:
+            rows = self.backend.intersect(rows, allowed)
+        if not len(rows):
+            return {}
+        lexical = self._without_regions(query)
+        out: dict[str, list[tuple[int, float]]] = {}
+        if mode in ("hybrid", "bm25"):
+            out[SCOPED + "bm25"] = self.bm25_ranking(lexical, limit, rows)
+        if mode == "hybrid":
+            out[SCOPED + "bigram"] = self.bigram_ranking(lexical, limit, rows)
+        if mode in ("hybrid", "dense"):
+            out[SCOPED + "dense"] = self.dense_ranking(query, limit, rows)
+        return out
+
+    def _without_regions(self, query: Query) -> Query:
+        names = sorted({a for r in query.regions for a in self.parser.aliases(r)}, key=len, reverse=True)
+        text = query.text
+        for name in names:
+            text = text.replace(name, " ")
+        text = re.sub(r"\s+", " ", text).strip()
+        return replace(query, text=text) if text else query
 
     def hits(self, fused: dict[int, float], per_ranker: dict[int, dict[str, float]], top_k: int) -> list[Hit]:
         """The `top_k` best fused rows as hits, near-identical passages collapsed."""
@@ -193,21 +299,67 @@ class Retriever:
              ) -> tuple[dict[int, float], dict[int, dict[str, float]]]:
         """RRF of the rankers, plus the document-level signals (title rank, region and year metadata)."""
         w = self.weights
-        fused, per_ranker = reciprocal_rank_fusion(
-            rankings, {"bm25": w.bm25, "dense": w.dense, "bigram": w.bigram}, w.rrf_k)
+        # The documents the question names by sure metadata count as sure only when the texts agree.
+        trusted = self.scope_agrees(query, rankings)
+        in_scope = None
+        if trusted and any(name.startswith(SCOPED) for name in rankings):
+            codes = self._scope_codes(query)
+            in_scope = lambda row: int(self.row_docs[row]) in codes  # noqa: E731
+        # colloquial questions lean on dense, literal ones keep lexical (only where there is dense to lean on)
+        lexical = self.lexical_trust(query) if "dense" in rankings else 1.0
+        weights = {"bm25": w.bm25 * lexical, "dense": w.dense, "bigram": w.bigram * lexical}
+        fused, per_ranker = reciprocal_rank_fusion(rankings, weights, w.rrf_k, in_scope)
+        if w.short_document:  # a short document (a paragraph, a notice) also ranks as one passage
+            short = self._short_documents
+            votes = document_votes(rankings, weights, w.rrf_k, lambda row: self._short_doc(short, row), in_scope)
+            for i in fused:
+                doc = self._short_doc(short, i)
+                if doc is not None:
+                    fused[i] += w.short_document * votes.get(doc, 0.0)
         doc_ranks = self.titles.ranks(query) if w.title and "bigram" in rankings else {}  # hybrid only
-        boosts = MetadataBoosts(w.region_boost, w.year_boost, w.sure_region_boost, w.sure_year_boost)
+        boosts = MetadataBoosts(w.region_boost, w.year_boost, w.sure_region_boost if trusted else w.region_boost,
+                                w.sure_year_boost)
         unit = 1.0 / (w.rrf_k + 1)
+        named_reports = report_years(query.text)
         for i in fused:
             chunk = self.chunks[i]
             sure = bool(self.sure_metadata[i])
             fused[i] += unit * boosts.score(query.regions, query.years, chunk, sure)
-            if w.period_boost and sure and period_matches(query.measure, query.years, chunk.years):
+            if w.period_boost and sure and period_matches(query.measure, query.years, chunk.years, named_reports):
                 fused[i] += w.period_boost * unit
             rank = doc_ranks.get(chunk.doc_id)
             if rank is not None:
                 fused[i] += w.title / (w.rrf_k + rank)
         return fused, per_ranker
+
+    @cached_property
+    def _short_documents(self) -> np.ndarray:
+        """Per document code: whether it has at most `short_document_chunks` rows."""
+        sizes = np.bincount(np.asarray(self.row_docs, dtype=np.int64), minlength=len(self.doc_ids))
+        return sizes <= self.weights.short_document_chunks
+
+    def _short_doc(self, short: np.ndarray, row: int) -> int | None:
+        code = int(self.row_docs[row])
+        return code if short[code] else None
+
+    def lexical_trust(self, query: Query) -> float:
+        """How far the lexical rankers can read the question: 1 − `unknown_words` × the share of its
+        content words (place names, years, numbers and question words aside) that no indexed passage
+        uses, at least `lexical_floor`. 「余杭人2021年腰包鼓了多少」 asks in words the reports never write
+        (腰包, 鼓): BM25 then ranks on the leftovers and outvotes dense, which reads the meaning;
+        「余杭2021年地区生产总值」 is all report words and keeps its full lexical weight (DRCD, CMRC)."""
+        w = self.weights
+        vocabulary = getattr(self.bm25, "vocabulary", None)
+        if not w.unknown_words or vocabulary is None:
+            return 1.0
+        lex = lexicon()
+        text = self._without_regions(query).text if query.regions else query.text
+        words = [t for t in dict.fromkeys(tokenize(text)) if len(t) >= 2 and not t.isdigit()
+                 and t not in lex.question_words and t not in lex.stopwords]
+        if not words:
+            return 1.0
+        unknown = sum(1 for t in words if t not in vocabulary and t not in lex.synonyms)
+        return max(w.lexical_floor, 1.0 - w.unknown_words * unknown / len(words))
 
     def passage_text(self, chunk: Chunk) -> str:
         """The whole-answer passage a hit on this chunk shows (rag.search.passages)."""

@@ -25,7 +25,7 @@ def render_document(engine: Engine) -> None:
     meta = " · ".join(x for x in (doc.region, years_label(doc.years), doc.doc_type) if x)
     if meta:
         st.caption(meta)
-    chunks = [c for c in engine.index.chunks if c.doc_id == doc.doc_id]
+    chunks = engine.router.lister.doc_chunks(doc.doc_id)  # read by row, not a pass over every chunk
     st.html(document_html(doc, chunks, target["chunk_id"], target.get("terms", [])))
     scroll_to(HIT_ID)
     st.button("← 返回对话", on_click=back, key="doc-back-bottom")

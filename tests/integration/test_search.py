@@ -140,3 +140,26 @@ def test_hits_carry_whole_passages_in_document_order(engine):
         assert hit.chunk in hit.passage
         assert all(c.doc_id == hit.chunk.doc_id and c.breadcrumb == hit.chunk.breadcrumb for c in hit.passage)
         assert [c.start for c in hit.passage] == sorted(c.start for c in hit.passage)
+
+
+def test_a_region_named_by_sure_metadata_is_searched_on_its_own(engine):
+    """The documents a question names by a manifest or a title are ranked among themselves (scoped
+    rankings), the lexical rankers reading the question without the place's names."""
+    retriever = engine.retriever
+    query = retriever.parse("滨江2021年空气优良率是多少")
+    rankings = retriever.candidate_rankings(query, "hybrid", 100)
+    assert {"scoped:bm25", "scoped:bigram", "scoped:dense"} <= set(rankings)
+    scope = retriever.in_scope(query)
+    assert scope and all(retriever.chunks[row].doc_id in scope for row, _ in rankings["scoped:bm25"])
+    assert "滨江" not in retriever._without_regions(query).text
+    hits = engine.search("滨江2021年空气优良率是多少", top_k=3)
+    assert "87.2%" in hits[0].chunk.display_text
+
+
+def test_colloquial_questions_lean_on_dense(engine):
+    """Words no passage uses (腰包, 鼓) shrink the lexical rankers' weight; report words keep it."""
+    retriever = engine.retriever
+    literal = retriever.lexical_trust(retriever.parse("余杭2021年地区生产总值是多少"))
+    colloquial = retriever.lexical_trust(retriever.parse("余杭人2021年腰包鼓了多少"))
+    assert literal == 1.0
+    assert retriever.weights.lexical_floor <= colloquial < 0.75

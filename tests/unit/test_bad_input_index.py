@@ -100,7 +100,18 @@ DAMAGE = {
     "manifest-no-built-at": (lambda d: _edit_manifest(d, lambda m: {**m, "built_at": None}),
                              "missing or malformed: built_at"),
     "current-is-a-folder": (lambda d: ((d / CURRENT).unlink(), (d / CURRENT).mkdir()), "No index found"),
+    "bm25-matrix-edited": (lambda d: _flip_last_byte(live_build(d) / "bm25" / "data.npy"), "bm25/data.npy is missing or corrupt"),
+    "bigram-terms-edited": (lambda d: _flip_last_byte(live_build(d) / "bigram" / "terms.npy"),
+                            "bigram/terms.npy is missing or corrupt"),
+    "row-offsets-edited": (lambda d: _flip_last_byte(live_build(d) / "rows" / "offsets.npy"),
+                           "rows/offsets.npy is missing or corrupt"),
 }
+
+
+def _flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
@@ -114,6 +125,37 @@ def test_damaged_index_is_refused_by_name_and_never_reused(index_dir, damage):
     assert not plan.vectors and not plan.chunks and not plan.documents
     assert plan.note.startswith("the previous index was not reused, building fresh: ")
     assert "rag index build" not in plan.note  # the build is already what the hint advises
+
+
+def test_tampering_that_keeps_size_and_mtime_is_never_reused(index_dir):
+    """A load trusts files whose size and mtime are those they verified with (hashing gigabytes at
+    every start is what it saves); a build that would reuse their rows hashes them anyway."""
+    import os
+
+    path = live_build(index_dir) / "vectors.npy"
+    before = path.stat()
+    _damage_vectors(index_dir)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert load_index(index_dir).manifest["n_chunks"] == 30  # the stamp vouches for the file, as documented
+    with pytest.raises(IndexUnavailableError, match="vectors.npy is missing or corrupt"):
+        load_index(index_dir, trust_stamp=False)
+    plan = BuildPlan.from_previous(index_dir, model="m", dimension=DIM)
+    assert not plan.vectors and plan.note.startswith("the previous index was not reused")
+
+
+def test_loaded_chunks_are_read_by_row_and_equal_the_written_ones(index_dir):
+    from rag.index.store import ChunkTable, row_documents
+
+    written = chunk_document(load_document(SEED))[:30]
+    index = load_index(index_dir)
+    assert isinstance(index.chunks, ChunkTable) and len(index.chunks) == 30
+    assert list(index.chunks) == written
+    assert index.chunks[-1] == written[-1] and index.chunks[3:6] == written[3:6]
+    assert [index.position(c.chunk_id) for c in written] == list(range(30))
+    codes, doc_ids = row_documents(index.chunks)
+    assert doc_ids == [written[0].doc_id] and not codes.any()
+    assert len(index.tokens) == 30 and list(index.tokens[0]) == tokenize(written[0].indexed_text)
+    assert index.lexical["bm25"].n_docs == 30 and index.lexical["bigram"].n_docs == 30
 
 
 def test_verified_index_is_reused(index_dir):

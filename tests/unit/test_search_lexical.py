@@ -94,17 +94,23 @@ def test_document_titles_rank_the_named_province_first() -> None:
 
 
 def test_saved_matrix_scores_like_the_built_one(sentences: list[str], tmp_path: Path) -> None:
-    from rag.search.bm25 import cached_bm25
+    from rag.index.bm25 import SortedVocabulary, cached_bm25
 
     corpus = [char_bigrams(s) for s in sentences]
-    built = cached_bm25(lambda: corpus, tmp_path / "bigram.npz", len(corpus))
-    assert (tmp_path / "bigram.npz").is_file()
-    loaded = cached_bm25(lambda: pytest.fail("a saved matrix must not be rebuilt"), tmp_path / "bigram.npz", len(corpus))
+    built = cached_bm25(lambda: corpus, tmp_path / "bigram", len(corpus))
+    assert (tmp_path / "bigram" / "data.npy").is_file()
+    loaded = cached_bm25(lambda: pytest.fail("a saved matrix must not be rebuilt"), tmp_path / "bigram", len(corpus))
+    assert isinstance(loaded.vocabulary, SortedVocabulary)  # binary search over the saved terms, no dict
+    assert set(loaded.vocabulary) == set(built.vocabulary)
+    assert all(loaded.vocabulary[t] >= 0 for t in list(built.vocabulary)[:200])
+    assert "不存在的词" not in loaded.vocabulary
+    for question in ("社会消费品零售总额增长多少", "滨江区2021年地区生产总值", "研发投入占比"):
+        query = char_bigrams(question)
+        assert loaded.get_scores(query) == pytest.approx(built.get_scores(query))
+        assert loaded.top(query, 5) == built.top(query, 5)
+    (tmp_path / "bigram" / "data.npy").write_bytes(b"damaged")
     query = char_bigrams("社会消费品零售总额增长多少")
-    assert loaded.get_scores(query) == pytest.approx(built.get_scores(query))
-    assert loaded.top(query, 5) == built.top(query, 5)
-    (tmp_path / "bigram.npz").write_bytes(b"damaged")
-    assert cached_bm25(lambda: corpus, tmp_path / "bigram.npz", len(corpus)).top(query, 5) == built.top(query, 5)
+    assert cached_bm25(lambda: corpus, tmp_path / "bigram", len(corpus)).top(query, 5) == built.top(query, 5)
 
 
 def test_period_matches_results_to_the_reviewing_report_and_targets_to_the_planning_one() -> None:
@@ -116,3 +122,49 @@ def test_period_matches_results_to_the_reviewing_report_and_targets_to_the_plann
     assert period_matches("growth", {2024}, report_2025)
     assert not period_matches("list", {2025}, report_2026)  # not decided by the period
     assert not period_matches("value", set(), report_2026)
+    # a question naming the report by its year asks for the report that plans that year, whatever it asks
+    assert not period_matches("value", {2024}, report_2025, report_years={2024})  # the 2024 report, not 2025's
+    assert period_matches("value", {2024}, (2023, 2024), report_years={2024})
+    assert period_matches("", set(), report_2025, report_years={2025})
+
+
+def test_scoped_rankings_replace_corpus_wide_ones_inside_the_scope() -> None:
+    from rag.search.fusion import SCOPED
+
+    rankings = {"bm25": [(7, 9.0), (1, 5.0)], SCOPED + "bm25": [(1, 5.0), (2, 4.0)], "dense": [(2, 0.9), (7, 0.8)],
+                SCOPED + "dense": [(2, 0.9), (1, 0.7)]}
+    weights = {"bm25": 1.0, "dense": 1.0}
+    fused, per = reciprocal_rank_fusion(rankings, weights, k=60, in_scope=lambda row: row in (1, 2))
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)  # its ranks among the scope's rows, not the corpus's
+    assert fused[2] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[7] == pytest.approx(1 / 61 + 1 / 62)  # outside the scope: the corpus-wide ranks
+    assert per[1] == {"bm25": 5.0, "dense": 0.7}
+    plain, _ = reciprocal_rank_fusion(rankings, weights, k=60)  # no scope: scoped rankings are ignored
+    assert plain[1] == pytest.approx(1 / 62) and plain[7] == pytest.approx(1 / 61 + 1 / 62)
+
+
+def test_a_year_naming_a_report_is_read_as_such() -> None:
+    from rag.search.query import report_years
+
+    assert report_years("2024年国务院政府工作报告安排地方政府专项债券多少") == {2024}
+    assert report_years("国务院2024年报告提出今年先发行多少超长期特别国债") == {2024}
+    assert report_years("新疆2026年报告中政府自身建设包括哪几方面") == {2026}
+    assert report_years("四川2025年地区生产总值是多少") == frozenset()
+
+
+def test_a_question_naming_the_state_council_is_about_the_national_report() -> None:
+    from rag.search.query import parse_query
+
+    assert parse_query("2025年国务院政府工作报告赤字率安排是多少", ["全国", "四川省"]).regions == {"全国"}
+    assert parse_query("四川2025年地区生产总值是多少", ["全国", "四川省"]).regions == {"四川省"}
+
+
+def test_a_short_document_is_ranked_as_one_passage() -> None:
+    from rag.search.fusion import document_votes
+
+    # rows 0, 1 are one short paragraph (doc 0): its first row wins bm25, its second dense
+    rankings = {"bm25": [(0, 5.0), (2, 4.0)], "dense": [(1, 0.9), (2, 0.8)]}
+    votes = document_votes(rankings, {"bm25": 1.0, "dense": 1.0}, 60, lambda row: {0: 0, 1: 0, 2: 1}[row])
+    assert votes[0] == pytest.approx(1 / 61 + 1 / 61)
+    assert votes[1] == pytest.approx(1 / 62 + 1 / 62)
+    assert document_votes(rankings, {"bm25": 1.0, "dense": 1.0}, 60, lambda row: None) == {}
