@@ -61,6 +61,7 @@ MIN_COVERAGE_ALONE = 0.45
 MIN_SEMANTIC_ALONE = 0.88
 SEMANTIC_MARGIN = 0.5  # lexical lead of the best candidate over the next above which meaning is not consulted
 MIN_SCORE_OPEN = 0.3
+MIN_SCORE_PLACE = 0.6  # a question about a place or a year that asks for no figure (「…聚焦什么产业」)
 PICK_BAND = 0.35  # supporting sentences shown: those scoring within this of the best
 PICK_BAND_OPEN = 0.8  # the same for an open question (「…是谁」「…在哪里」), where the words of the answer are unknown
 OPEN_SENTENCES = 6  # sentences shown for an open question
@@ -172,7 +173,7 @@ def wants_number(query: Query) -> bool:
     text = _ENUMERATION_COUNT.sub("", query.text)  # 「哪几方面」 asks for a list, not a number
     if lexicon().asks_number.search(text) or _ASKS_AMOUNT.search(text) or query.measure in ("value", "growth"):
         return True
-    return query.measure == "target" and not _ASKS_MEASURES.search(text) and not asks_enumeration(text)
+    return query.measure == "target" and not _ASKS_MEASURES.search(text) and not asks_enumeration(query.text)
 
 
 def _rank_score(hit: Hit) -> float:
@@ -224,8 +225,11 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
 
 
 def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sentences: int = 4,
-                   semantic: Callable[[str, Sequence[str]], Sequence[float]] | None = None) -> list[Sentence]:
-    """The sentences and rows that answer the question, best first; [] when none does."""
+                   semantic: Callable[[str, Sequence[str]], Sequence[float]] | None = None,
+                   veto: bool = True) -> list[Sentence]:
+    """The sentences and rows that answer the question, best first; [] when none does. `veto`: a figure
+    sentence far from the question in words and in meaning is declined (off for a part of a question, whose
+    text is a rewritten fragment)."""
     scored = candidates(query, hits, max_hits=max_hits)
     if not scored:
         return []
@@ -245,9 +249,9 @@ def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sent
     # unanswerable questions, all of that shape); an open question (「…是谁」「…是哪一年」) only when nothing
     # in its passages relates to it at all.
     specific = number_asked or bool(query.regions or query.years)
-    if evidence < (MIN_SCORE if specific else MIN_SCORE_OPEN):
+    if evidence < (MIN_SCORE if number_asked else MIN_SCORE_PLACE if specific else MIN_SCORE_OPEN):
         return []
-    if (number_asked and semantic is not None and not query.parts and query.measure != "target"
+    if (veto and number_asked and semantic is not None and not query.parts and query.measure != "target"
             and _topic_coverage(query, best.search) < MIN_COVERAGE_ALONE
             and semantic(query.text, [best.search[:SEMANTIC_CHARS]])[0] < MIN_SEMANTIC_ALONE):
         return []  # 「常住人口多少」 -> 「…体育村升级工程21个」: neither its words nor its meaning answer; a figure would mislead
@@ -558,10 +562,11 @@ def answer_question(query: Query, hits: list[Hit], *,
 def compose(query: Query, hits: list[Hit], *,
             semantic: Callable[[str, Sequence[str]], Sequence[float]] | None = None,
             chunks_after: Callable[[Chunk], list[Chunk]] | None = None, covered: str = "",
-            section_rest: Callable[[Chunk], list[Chunk]] | None = None) -> tuple[Answer, Lead | None]:
+            section_rest: Callable[[Chunk], list[Chunk]] | None = None, veto: bool = True,
+            ) -> tuple[Answer, Lead | None]:
     """The extractive answer and its direct line (None when it has none)."""
     specific = wants_number(query) or bool(query.regions or query.years)
-    sentences = pick_sentences(query, hits, semantic=semantic,
+    sentences = pick_sentences(query, hits, semantic=semantic, veto=veto,
                                max_sentences=6 if asks_enumeration(query.text) else 4 if specific else OPEN_SENTENCES)
     if not sentences:
         return decline(query, hits, covered if query.unknown_places else ""), None

@@ -70,7 +70,7 @@ def _coverage(query: Query, text: str) -> float:
 
 # Words of an enumeration question that say what is listed, not what about: 「…有哪些措施」「…重点抓哪几方面工作」.
 _GENERIC = re.compile(r"^(?:方面|工作|几个|措施|举措|做法|安排|打算|重点|主要|内容|任务|哪些|分别|什么|有何|包括|推进|开展|要|是"
-                      r"|抓好|做好|抓|做|来写|分成|分为|围绕|[一二三四五六七八九十两几\d]+(?:个|大|项|条|类|件|块|方面)?)+$")
+                      r"|抓好|做好|抓|做|来写|分成|分为|围绕|展开|部署|涉及|组成|构成|总结|提出|[一二三四五六七八九十两几\d]+(?:个|大|项|条|类|件|块|方面)?)+$")
 _MEASURES = re.compile(r"如何|怎么|怎样|措施|举措|做法|(?:什么|哪些)(?:打算|安排)")
 
 
@@ -189,7 +189,7 @@ class Lister:
                     strong, heading_fit = True, 1.0  # the question names the cell value every row holds
                 if not strong and not (count is not None and len(items) == count) and not told:
                     continue  # a list only answers when its heading is what is asked, or it has the count asked
-                counted = (count is not None and len(items) == count) or told
+                counted = (count is not None and len(items) == count) or told or _repeated(query, [t for t, _c in items])
                 if not by_cell:
                     if _specific_fit(query, heading + " " + " ".join(t for t, _c in items)) < (0.3 if counted else 0.5):
                         continue  # 「优化营商环境有哪些措施」: the report's list of all its measures does not name it

@@ -161,9 +161,10 @@ class AnswerRouter:
     def _allowed(self, allows: Callable[[Chunk], bool] | None) -> list[Fact]:
         return [f for f in self.facts if allows is None or allows(self.chunks_by_id[f.chunk_id])]
 
-    def extractive(self, query: Query, hits: list[Hit]):
+    def extractive(self, query: Query, hits: list[Hit], *, part: bool = False):
         return compose(query, hits, semantic=self.semantic if self.embedder is not None else None,
-                       chunks_after=self.chunks_after, covered=self.covered, section_rest=self.section_rest)
+                       chunks_after=self.chunks_after, covered=self.covered, section_rest=self.section_rest,
+                       veto=not part)
 
     def run(self, query: Query, hits: list[Hit], *, allows: Callable[[Chunk], bool] | None = None,
             on_token: Callable[[str], None] | None = None, use_llm: bool = True,
@@ -188,7 +189,7 @@ class AnswerRouter:
             parts = []
             for part in query.parts:
                 part_hits = search(part)
-                parts.append((part, *self.extractive(part, part_hits)))
+                parts.append((part, *self.extractive(part, part_hits, part=True)))
             return merge_parts(query, parts)
         if use_llm and self.settings.llm_enabled:
             # Streams pieces to on_token; falls back to the extractive answer (with a notice) if the LLM fails.

@@ -8,7 +8,7 @@ Collection design (one row per chunk, primary key = chunk id):
     bigram    SPARSE_FLOAT_VECTOR, IP    char bigrams:   the same weights over character bigrams
 
 The sparse weights are ours (our tokeniser, our lexicon), not Milvus's BM25 function: a query sends
-idf × count per term, so the inner product Milvus computes is exactly rag.search.bm25's score. A term
+idf × count per term, so the inner product Milvus computes is exactly rag.index.bm25's score. A term
 is a sparse dimension by a 32-bit hash of its text (stable across builds, so unchanged rows never
 need rewriting when the vocabulary grows); collisions are counted and reported at every write.
 
@@ -46,11 +46,11 @@ if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
     from rag.index.store import LoadedIndex
-    from rag.search.bm25 import SparseBM25
+    from rag.index.bm25 import SparseBM25
 
 Progress = Callable[[str, float], None]
 SPARSE_FIELDS = ("bm25", "bigram")
-EMPTY_TOKEN = "∅"  # what rag.search.bm25.cached_bm25 puts in a chunk with no tokens; the same here
+EMPTY_TOKEN = "∅"  # what rag.index.bm25.cached_bm25 puts in a chunk with no tokens; the same here
 # Re-weigh every row when the live corpus's average length moved more than this from the one the stored
 # weights used: a 1 % change of avgdl moves a BM25 weight by less than 1 % (see docs/scale-out.md).
 AVGDL_TOLERANCE = 0.01
@@ -91,7 +91,7 @@ def term_id(term: str) -> int:
 
 
 def doc_weights(tokens: Sequence[str], avgdl: float, k1: float, b: float) -> dict[int, float]:
-    """A chunk's BM25-saturated term weights (rag.search.bm25's matrix row), keyed by term id."""
+    """A chunk's BM25-saturated term weights (rag.index.bm25's matrix row), keyed by term id."""
     tokens = tokens or [EMPTY_TOKEN]
     norm = k1 * (1 - b + b * len(tokens) / (avgdl or 1.0))
     weights: dict[int, float] = {}
@@ -102,7 +102,7 @@ def doc_weights(tokens: Sequence[str], avgdl: float, k1: float, b: float) -> dic
 
 
 def query_weights(tokens: Sequence[str], scorer: SparseBM25) -> dict[int, float]:
-    """idf × count per query term the corpus has, as rag.search.bm25.SparseBM25.get_scores weighs them.
+    """idf × count per query term the corpus has, as rag.index.bm25.SparseBM25.get_scores weighs them.
 
     Milvus takes only positive weights; a non-positive idf arises only in a degenerate corpus of one or
     two chunks (rank-bm25's floor of epsilon × mean idf is then negative), where such terms are dropped.
@@ -434,18 +434,18 @@ class MilvusIndex:
             self.delete_documents([*write, *removed])
         total = sum(len(rows_of[d]) for d in write) + (sum(len(rows_of[d]) for d in unchanged) if reweigh else 0)
         done = 0
-        for n, doc_id in enumerate(write):
-            rows = chunk_rows(index, rows_of[doc_id], tokens, params)
-            report.rows_written += self.add_chunks(rows)
-            done += len(rows)
-            if n % 20 == 0:
-                report_progress(f"Milvus: writing {done}/{total} rows", done / max(1, total))
-        if reweigh and unchanged:
-            for doc_id in unchanged:
-                rows = chunk_rows(index, rows_of[doc_id], tokens, params)
-                report.reweighed_rows += self.add_chunks(rows, upsert=True)
-                done += len(rows)
-            report_progress(f"Milvus: re-weighed {report.reweighed_rows} rows", done / max(1, total))
+        # Rows of many documents go in one request (DRCD's documents are one or two chunks each).
+        for docs, upsert in ((write, False), (unchanged if reweigh else [], True)):
+            batch: list[dict] = []
+            for n, doc_id in enumerate(docs, start=1):
+                batch.extend(chunk_rows(index, rows_of[doc_id], tokens, params))
+                if len(batch) >= _WRITE_BATCH or n == len(docs):
+                    written = self.add_chunks(batch, upsert=upsert)
+                    report.rows_written += 0 if upsert else written
+                    report.reweighed_rows += written if upsert else 0
+                    done += written
+                    batch = []
+                    report_progress(f"Milvus: writing {done}/{total} rows", done / max(1, total))
         report.dense_index = self.ensure_dense_index(len(index.chunks))
         if write or removed:
             self._write_document_keys(keys)

@@ -35,9 +35,9 @@ from rag.records import Chunk
 from rag.search.dense import dense_ranking, filtered_dense_ranking
 
 if TYPE_CHECKING:
+    from rag.index.bm25 import SparseBM25
     from rag.index.milvus import MilvusIndex, SyncReport
     from rag.index.store import LoadedIndex, Progress
-    from rag.search.bm25 import SparseBM25
     from rag.search.retriever import QueryFilters, Retriever
 
 Ranking = list[tuple[int, float]]  # (row, score), best first

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.records import Chunk
+from rag.zh import years_in
 
 Ranking = Sequence[tuple[int, float]]  # (row, score), best first
 
@@ -108,3 +111,34 @@ def period_matches(measure: str, query_years: Collection[int], doc_years: Collec
     if measure == "target":
         return latest in query_years
     return any(y in doc_years and y < latest for y in query_years)
+
+
+# A report's top-level headings date its parts: 「一、2024年工作回顾」 reviews 2024, 「二、2025年目标任务」 plans
+# 2025. Within one report (which holds both), a question for a year's results prefers the part that
+# reviews that year, one for its targets the part that plans it.
+_REVIEW_HEADING = re.compile(r"回顾|总结|成就|成绩|执行情况|过去")
+_PLAN_HEADING = re.compile(r"要求|目标|任务|安排|重点工作|主要工作|计划|打算|部署")
+
+
+@lru_cache(maxsize=65536)
+def section_period(heading: str) -> tuple[frozenset[int], str] | None:
+    """The years a top-level heading names and whether its part reviews them ("review") or plans them
+    ("plan"), by whichever word comes first; None when it names no year or says neither."""
+    years = years_in(heading, written=True)
+    review, plan = _REVIEW_HEADING.search(heading), _PLAN_HEADING.search(heading)
+    if not years or not (review or plan):
+        return None
+    kind = "review" if review and (not plan or review.start() < plan.start()) else "plan"
+    return frozenset(years), kind
+
+
+def section_matches(measure: str, query_years: Collection[int], breadcrumb: Sequence[str]) -> bool:
+    """Is the chunk in the part of its report that reviews (results asked: a value, a growth rate, or a
+    figure asked without saying) or plans (a target) a year the question names?"""
+    if not query_years or not breadcrumb or measure not in ("", "value", "growth", "target"):
+        return False
+    period = section_period(breadcrumb[0])
+    if period is None:
+        return False
+    years, kind = period
+    return bool(years & set(query_years)) and kind == ("plan" if measure == "target" else "review")

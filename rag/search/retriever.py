@@ -28,6 +28,7 @@ from rag.search.fusion import (
     document_votes,
     period_matches,
     reciprocal_rank_fusion,
+    section_matches,
 )
 from rag.search.passages import Passages
 from rag.search.query import QueryParser, report_years
@@ -57,7 +58,7 @@ class FusionWeights:
 
     bm25: float = 1.5
     dense: float = 1.0
-    bigram: float = 2.0
+    bigram: float = 2.25
     rrf_k: int = 60
     region_boost: float = 0.1  # in units of a first-place RRF score; metadata inferred from the text
     year_boost: float = 0.25
@@ -68,6 +69,9 @@ class FusionWeights:
     # results, 2026 targets). A question for year Y's results prefers a report that reviews Y; one for
     # Y's targets, the report that plans Y. Only for documents with sure metadata.
     period_boost: float = 2.0
+    # Within a report, the part whose top heading reviews (results) or plans (targets) the year asked
+    # (rag.search.fusion.section_matches): 「2024年全国城镇新增就业」 -> 「一、2024年工作回顾」, not the 2025 targets.
+    section_boost: float = 0.35
     # The documents a question names by sure metadata are searched on their own (`scoped_rankings`) and
     # boosted as sure when one of them has a passage in this many best of a corpus-wide ranking.
     scope_agreement: int = 10
@@ -327,6 +331,8 @@ class Retriever:
             fused[i] += unit * boosts.score(query.regions, query.years, chunk, sure)
             if w.period_boost and sure and period_matches(query.measure, query.years, chunk.years, named_reports):
                 fused[i] += w.period_boost * unit
+            if w.section_boost and section_matches(query.measure, query.years, chunk.breadcrumb):
+                fused[i] += w.section_boost * unit
             rank = doc_ranks.get(chunk.doc_id)
             if rank is not None:
                 fused[i] += w.title / (w.rrf_k + rank)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rag.index.bm25 import SparseBM25
 from rag.records import Chunk, Query
-from rag.search.bm25 import SparseBM25
 from rag.zh import char_bigrams
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
+from rag.index.bm25 import SparseBM25
 from rag.index.store import load_index
-from rag.search.bm25 import SparseBM25
 from rag.zh import tokenize
 
 QUESTIONS = [

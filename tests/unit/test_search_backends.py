@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rag.config import ConfigError, load_settings
+from rag.index.bm25 import SparseBM25
 from rag.index.milvus import (
     average_length,
     collection_name,
@@ -18,7 +19,6 @@ from rag.index.milvus import (
     term_id,
 )
 from rag.search.backends import by_score_then_row
-from rag.search.bm25 import SparseBM25
 from rag.zh import char_bigrams, tokenize
 
 TEXTS = [

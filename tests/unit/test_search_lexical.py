@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.index.bm25 import SparseBM25
 from rag.records import Chunk, Query
-from rag.search.bm25 import SparseBM25
 from rag.search.fusion import MetadataBoosts, reciprocal_rank_fusion
 from rag.search.titles import DocumentTitles
 from rag.zh import char_bigrams, to_search_text
@@ -168,3 +168,17 @@ def test_a_short_document_is_ranked_as_one_passage() -> None:
     assert votes[0] == pytest.approx(1 / 61 + 1 / 61)
     assert votes[1] == pytest.approx(1 / 62 + 1 / 62)
     assert document_votes(rankings, {"bm25": 1.0, "dense": 1.0}, 60, lambda row: None) == {}
+
+
+def test_a_reports_headings_date_its_parts() -> None:
+    from rag.search.fusion import section_matches, section_period
+
+    assert section_period("一、2024年工作回顾") == ({2024}, "review")
+    assert section_period("二、2025年工作总体要求和主要目标") == ({2025}, "plan")
+    assert section_period("一、2025年工作回顾和“十四五”发展主要成绩") == ({2025}, "review")
+    assert section_period("大力发展生命健康产业") is None
+    review, plan = ("一、2024年工作回顾", "(一)经济"), ("二、2025年目标任务",)
+    assert section_matches("value", {2024}, review) and not section_matches("value", {2025}, plan)
+    assert section_matches("", {2024}, review)  # a figure asked without saying for what: the results
+    assert section_matches("target", {2025}, plan) and not section_matches("target", {2024}, review)
+    assert not section_matches("list", {2024}, review) and not section_matches("value", set(), review)
