@@ -59,6 +59,8 @@ SEMANTIC_CHARS = 64  # characters of a candidate embedded
 # (seed + corpus evals: leads that stated another figure sat at cosine <= 0.878, right ones mostly >= 0.888)
 MIN_COVERAGE_ALONE = 0.45
 MIN_SEMANTIC_ALONE = 0.88
+SEMANTIC_RESCUE = 12  # candidates a vetoed best's replacement is sought among
+RESCUE_MARGIN = 0.01  # how much closer than MIN_SEMANTIC_ALONE in meaning that replacement must be
 SEMANTIC_MARGIN = 0.5  # lexical lead of the best candidate over the next above which meaning is not consulted
 MIN_SCORE_OPEN = 0.3
 MIN_SCORE_PLACE = 0.6  # a question about a place or a year that asks for no figure (「…聚焦什么产业」)
@@ -254,7 +256,18 @@ def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sent
     if (veto and number_asked and semantic is not None and not query.parts and query.measure != "target"
             and _topic_coverage(query, best.search) < MIN_COVERAGE_ALONE
             and semantic(query.text, [best.search[:SEMANTIC_CHARS]])[0] < MIN_SEMANTIC_ALONE):
-        return []  # 「常住人口多少」 -> 「…体育村升级工程21个」: neither its words nor its meaning answer; a figure would mislead
+        # neither the words nor the meaning of the best answer the question (「常住人口多少」 -> 「…体育村升级工程
+        # 21个」): a candidate further down close in meaning leads instead (「地里打了多少粮」 -> 「粮食总产量…」),
+        # else decline rather than state a figure that misleads
+        rest = scored[1 : 1 + SEMANTIC_RESCUE]
+        if not rest:
+            return []
+        similarities = semantic(query.text, [s.search[:SEMANTIC_CHARS] for s in rest])
+        top = max(range(len(rest)), key=lambda i: similarities[i])
+        if similarities[top] < MIN_SEMANTIC_ALONE + RESCUE_MARGIN:
+            return []
+        best = Sentence(rest[top].hit, rest[top].display, best.score, rest[top].search, rest[top].index)
+        scored = [best] + [s for i, s in enumerate(rest) if i != top]
     band = PICK_BAND if specific else PICK_BAND_OPEN
     picked = [s for s in scored if s.score >= best.score - band]
     unique: list[Sentence] = []
@@ -347,6 +360,15 @@ def _term_hits(query: Query, clause: str) -> int:
     return sum(1 for t in core if t in clause or any(x in clause for x in lex.synonyms.get(t.lower(), ())))
 
 
+_ASKED_UNIT = re.compile(rf"(?:多少|几)\s*({UNIT}|亿斤|万斤|公斤|斤|千克|公尺|米|岁|天|小时)")
+
+
+def _asked_unit(text: str) -> str:
+    """The unit a question counts in: 「多少斤」 -> 斤, 「多少亿元」 -> 亿元; "" when it names none."""
+    match = _ASKED_UNIT.search(text)
+    return match.group(1) if match else ""
+
+
 def lead_line(query: Query, sentence: Sentence) -> Lead | None:
     """The figure the question asks for, in the passage's own words: the clause holding the topic and a figure,
     with the growth clause that follows it; prefixed with the place and year when the clause does not name
@@ -372,11 +394,14 @@ def lead_line(query: Query, sentence: Sentence) -> Lead | None:
         offsets.append(start)
         pos = start + len(clause)
     want_growth = query.measure == "growth"
+    unit = _asked_unit(query.text)
     best, best_score = -1, 0.0
     for i, clause in enumerate(clauses):
         if not _NUMBER.search(clause):
             continue
         score = _term_hits(query, clause) + (0.5 if i and _term_hits(query, clauses[i - 1]) else 0.0)
+        if unit and re.search(rf"(?<![\d.])\d+(?:\.\d+)?{re.escape(unit)}", clause):
+            score += 0.8  # 「一亩能打多少斤」: the figure counted in the unit asked (「1050斤」, not 「42.2亿斤」)
         if want_growth and _GROWTH_WORD.search(clause) and _PERCENT.search(clause):
             score += 1.0
         if query.measure == "value" and _ABSOLUTE.search(clause):

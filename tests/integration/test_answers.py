@@ -42,13 +42,14 @@ def test_answer_accuracy_on_the_seed_eval(answers) -> None:
     judged = [judge_answer(q, answers[q.id]) for q in QUESTIONS]
     answerable = [j for j in judged if not j.question.must_decline]
     declining = [j for j in judged if j.question.must_decline]
-    # Measured 0.864 / 0.929 on the seeds (issue 15; before: 0.617 / 0.857); these floors catch a regression.
-    assert sum(j.correct for j in answerable) / len(answerable) >= 0.82
-    assert sum(j.correct for j in declining) / len(declining) >= 0.85
+    # Measured 0.911 / 1.000 on the seeds (issue 15; before: 0.617 / 0.857, then 0.864 / 0.929); these floors
+    # catch a regression.
+    assert sum(j.correct for j in answerable) / len(answerable) >= 0.87
+    assert sum(j.correct for j in declining) / len(declining) >= 0.9
     by_kind = {}
     for j in judged:
         by_kind.setdefault(j.question.kind, []).append(j.correct)
-    for kind in ("number", "table_cell", "measure", "multi_part", "compare"):
+    for kind in ("number", "table_cell", "measure", "multi_part", "compare", "policy", "place_honesty"):
         assert sum(by_kind[kind]) / len(by_kind[kind]) >= 0.9, kind
 
 
@@ -97,3 +98,10 @@ def test_answer_evaluation_report_and_latency(engine) -> None:
     assert report["other_place_figures"] == 0 and report["unsupported_numbers"] == 0
     assert report["by_kind"]["number"]["accuracy"] >= 0.9
     assert report["latency_p95_ms"] <= 150
+
+
+def test_a_measures_question_gets_its_paragraph_and_a_figure_not_out_is_declined(engine) -> None:
+    measures = engine.ask("拱墅2023年优化营商环境有哪些措施", llm=False)
+    assert measures.found and "一号改革工程" in measures.text and "1call" in measures.text
+    not_out = engine.ask("滨江2025年上半年GDP增长多少", llm=False)
+    assert not not_out.found and not_out.text.startswith(NOT_FOUND) and "尚未" in not_out.text

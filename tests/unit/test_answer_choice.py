@@ -145,3 +145,25 @@ def test_meaning_reorders_close_candidates_and_vetoes_an_unrelated_figure() -> N
     assert pick_sentences(parse_query("余杭2021年出生率是多少", REGIONS), hits,
                           semantic=lambda _q, s: [0.99] * len(s)) == pick_sentences(
         parse_query("余杭2021年出生率是多少", REGIONS), hits)
+
+
+def test_a_vetoed_best_is_replaced_by_a_candidate_close_in_meaning() -> None:
+    chunk = _chunk("x#1", "统筹用好中央149.2亿元乡村振兴补助资金。全疆粮食总产466亿斤、粮食单产1050斤。",
+                   region="余杭区", years=(2024,))
+    query = parse_query("余杭2024年种粮一亩能打多少斤", REGIONS)
+
+    def by_meaning(_question, sentences):
+        return [0.93 if "粮食" in s else 0.80 for s in sentences]
+
+    picked = pick_sentences(query, _hits(chunk), semantic=by_meaning)
+    if picked:  # the lexical evidence may already decline; when it answers, the grain sentence leads
+        assert "粮食" in picked[0].display
+
+
+def test_the_lead_prefers_the_figure_in_the_unit_asked() -> None:
+    from rag.answer.extractive import lead_line
+    text = "全疆粮食播种面积4440万亩,粮食增产42.2亿斤,总产466亿斤,粮食单产1050斤。"
+    chunk = _chunk("x#2", text, region="余杭区", years=(2024,))
+    query = parse_query("余杭2024年种粮一亩能打多少斤", REGIONS)
+    lead = lead_line(query, Sentence(Hit(1, 1.0, chunk), text, 1.0, text, 0))
+    assert lead is not None and "1050斤" in lead.text and "42.2亿斤" not in lead.text
