@@ -386,6 +386,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     from rag.evaluation.metrics import load_questions
 
     engine = _engine(args)
+    engine.warm_up_for_sessions()  # as the app does
     questions = [q.question for q in load_questions(Path(args.set) if args.set else PROJECT_ROOT / "eval" / "questions.jsonl")]
     result = run_load(engine, questions, sessions=args.sessions, duration_s=args.duration)
     summary = result.summary()

@@ -135,6 +135,13 @@ class Engine:
         if self.embedder is not None:
             self.embedder.encode_query(WARM_UP_QUESTION)
 
+    def warm_up_for_sessions(self) -> None:
+        """For a long-lived process (the app, the load test): also load the full tokenizer that sentence
+        choice embeds passages with. Its 0.6 s load holds the GIL, so paid by the first answer it would
+        stall every session waiting meanwhile; a one-shot `rag ask` is quicker without it."""
+        if self.embedder is not None and self.router.embedder is not None:
+            self.embedder.encode_passages([WARM_UP_QUESTION, WARM_UP_QUESTION + "。"])
+
     @property
     def facts(self) -> list[Fact]:
         return self.index.facts

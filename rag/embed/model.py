@@ -6,6 +6,8 @@ so e5's "query: "/"passage: " are applied for e5 and nothing is assumed for othe
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,6 +60,9 @@ def onnx_model_path(model_folder: Path) -> Path:
     return model_folder.parent / f"{model_folder.name}-onnx-int8"
 
 
+QUERY_CACHE = 4096  # question vectors kept (1.5 KB each)
+
+
 class Embedder:
     """A loaded embedding model with the query/passage split made explicit.
 
@@ -68,6 +73,8 @@ class Embedder:
     def __init__(self, settings: Settings, *, batch_size: int = 32) -> None:
         self.name = settings.embed_model
         self.batch_size = batch_size
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
         self.backend = effective_backend(settings)
         self.model = None
         self._onnx = None
@@ -111,7 +118,21 @@ class Embedder:
         return self._encode(list(texts), self.passage_prompt, show_progress)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self._encode([text], self.query_prompt, False)[0]
+        """One question's vector. One ask encodes its question several times (the corpus-wide and the
+        in-scope dense rankers, each part, sentence choice) and people repeat questions: the last
+        QUERY_CACHE vectors are kept (read-only, shared between sessions)."""
+        with self._query_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        vector = self._encode([text], self.query_prompt, False)[0]
+        vector.setflags(write=False)
+        with self._query_lock:
+            self._query_cache[text] = vector
+            while len(self._query_cache) > QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        return vector
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(list(texts), self.query_prompt, False)

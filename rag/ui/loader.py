@@ -49,7 +49,9 @@ def _embedder(_settings: Settings, model: str, backend: str) -> Embedder:
 def _engine(_settings: Settings, index_dir: str, build: str) -> Engine:
     """One engine per live build; the previous one is kept while sessions may still show its answers."""
     embedder = _embedder(_settings, _settings.embed_model, _settings.embed_backend)
-    return Engine(_settings, index_dir=Path(index_dir), embedder=embedder)
+    engine = Engine(_settings, index_dir=Path(index_dir), embedder=embedder)
+    engine.warm_up_for_sessions()
+    return engine
 
 
 # The facts of each loaded build, for example questions drawn before a session's engine is at hand.
