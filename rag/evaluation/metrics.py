@@ -1,14 +1,15 @@
 """Retrieval evaluation: evidence-scored metrics per mode and per kind of question.
 
 A retrieved passage is relevant when, after normalisation (NFKC, Traditional->Simplified, no
-whitespace), it contains one of the question's evidence strings and comes from a gold document.
+whitespace), it contains one of the question's evidence strings and comes from a gold document; a
+passage is its text and the headings shown above it (not the document title).
 Scoring by evidence rather than by chunk id keeps the set valid whatever the chunker does.
 
 - hit@k: some evidence in the top k.           - MRR@10: 1 / rank of the first relevant passage.
 - nDCG@10: each passage gains the share of evidence strings it adds, discounted by log2(rank+1);
   the ideal is one passage holding all evidence at rank 1.
 - coverage@10: share of evidence strings found in the top 10 (list and cross-document questions).
-- doc hit@5: a gold document among the documents of the top 5.
+- doc hit@1 / @5: a gold document first / among the documents of the top 5 (the right report).
 Unanswerable questions (no gold) are left out of retrieval metrics; the answer layer is scored on
 them instead: does `ask` say 「未在文档中找到」?
 """
@@ -104,7 +105,10 @@ def judge(question: Question, hits: Sequence[Hit], latency_ms: float) -> Questio
         if not _doc_matches(hit.chunk.doc_id, question.gold_docs):
             found_at.append(set())
             continue
-        text = normalize_for_match(hit.chunk.display_text)
+        # What a hit shows: its headings (above it in the chat and the CLI; the document title aside)
+        # and its text. An enumeration whose items are sub-headings is found under them, though no
+        # chunk body repeats a heading.
+        text = normalize_for_match("\n".join((*hit.chunk.display_breadcrumb, hit.chunk.display_text)))
         found_at.append({i for i, e in enumerate(evidence) if e and e in text})
     return QuestionResult(question, found_at, [h.chunk.doc_id for h in hits], latency_ms)
 
@@ -117,12 +121,13 @@ class Metrics:
     ndcg10: float = 0.0
     coverage10: float | None = None
     doc_hit5: float = 0.0
+    doc_hit1: float = 0.0  # the right document (report) at rank 1
     latency_p50_ms: float = 0.0
     latency_p95_ms: float = 0.0
 
     def to_dict(self) -> dict:
         out = {"n": self.n, **{f"hit@{k}": round(v, 4) for k, v in self.hit.items()}, "mrr@10": round(self.mrr10, 4),
-               "ndcg@10": round(self.ndcg10, 4), "doc_hit@5": round(self.doc_hit5, 4),
+               "ndcg@10": round(self.ndcg10, 4), "doc_hit@1": round(self.doc_hit1, 4), "doc_hit@5": round(self.doc_hit5, 4),
                "latency_p50_ms": round(self.latency_p50_ms, 1), "latency_p95_ms": round(self.latency_p95_ms, 1)}
         out["coverage@10"] = None if self.coverage10 is None else round(self.coverage10, 4)
         return out
@@ -142,7 +147,7 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
         return m
     for k in K_VALUES:
         m.hit[k] = sum(1 for r in scored if any(r.found_at[:k])) / len(scored)
-    mrr, ndcg, doc_hit = 0.0, 0.0, 0
+    mrr, ndcg, doc_hit, doc_first = 0.0, 0.0, 0, 0
     for r in scored:
         first = r.first_relevant()
         if first is not None and first <= 10:
@@ -154,7 +159,9 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
             seen |= found
             ndcg += (len(new) / total) / math.log2(rank + 1)
         doc_hit += any(_doc_matches(d, r.question.gold_docs) for d in r.doc_ids[:5])
+        doc_first += bool(r.doc_ids) and _doc_matches(r.doc_ids[0], r.question.gold_docs)
     m.mrr10, m.ndcg10, m.doc_hit5 = mrr / len(scored), ndcg / len(scored), doc_hit / len(scored)
+    m.doc_hit1 = doc_first / len(scored)
     lists = [r for r in scored if r.question.kind in LIST_KINDS]
     if lists:
         m.coverage10 = statistics.fmean(

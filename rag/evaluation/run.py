@@ -63,7 +63,7 @@ def _answer_lines(name: str, a: dict) -> list[str]:
 
 
 # --- report ----------------------------------------------------------------------------------
-_COLUMNS = [f"hit@{k}" for k in K_VALUES] + ["mrr@10", "ndcg@10", "coverage@10", "doc_hit@5", "latency_p50_ms", "latency_p95_ms"]
+_COLUMNS = [f"hit@{k}" for k in K_VALUES] + ["mrr@10", "ndcg@10", "coverage@10", "doc_hit@1", "doc_hit@5", "latency_p50_ms", "latency_p95_ms"]
 
 
 def _fmt(value, column: str = "") -> str:
