@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rag.answer.router import AnswerRouter
 from rag.config import Settings
 from rag.embed.model import Embedder
+from rag.embed.onnx import one_request
 from rag.index.store import Progress, load_index
 from rag.records import Answer, Document, Fact, Hit, Query
 from rag.search.retriever import FusionWeights, QueryFilters, Retriever
@@ -157,11 +158,12 @@ class Engine:
             on_token: Callable[[str], None] | None = None, llm: bool = True) -> Answer:
         """Answer a question; `llm=False` gives the extractive answer even when an LLM is configured (the eval
         scores both)."""
-        query = self.parse(question)
-        hits = self.search(query, mode=mode, top_k=top_k, filters=filters)
-        return self.router.run(query, hits, allows=filters.allows if filters else None, on_token=on_token,
-                               use_llm=llm,
-                               search=lambda part: self.search(part, mode=mode, top_k=top_k, filters=filters))
+        with one_request():  # its inferences are served before those of answers begun later
+            query = self.parse(question)
+            hits = self.search(query, mode=mode, top_k=top_k, filters=filters)
+            return self.router.run(query, hits, allows=filters.allows if filters else None, on_token=on_token,
+                                   use_llm=llm,
+                                   search=lambda part: self.search(part, mode=mode, top_k=top_k, filters=filters))
 
     def status_facts(self, question: str, filters: QueryFilters | None = None) -> list[Fact]:
         """The facts a status question (哪些指标未完成 …) is about; [] for any other question."""

@@ -134,6 +134,11 @@ class Embedder:
                 self._query_cache.popitem(last=False)
         return vector
 
+    def clear_query_cache(self) -> None:
+        """Forget cached question vectors (a benchmark timing the embedding too calls this)."""
+        with self._query_lock:
+            self._query_cache.clear()
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(list(texts), self.query_prompt, False)
 

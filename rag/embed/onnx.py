@@ -26,11 +26,14 @@ oversubscribing the cores.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import heapq
 import json
 import os
 import shutil
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -252,26 +255,52 @@ def _available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# When the request an inference belongs to began (a chat answer makes several: its question, each
+# part, sentence choice). Set by whoever serves requests (Engine.ask); unset, a call is its own request.
+request_started: contextvars.ContextVar[float | None] = contextvars.ContextVar("request_started", default=None)
+
+
+@contextlib.contextmanager
+def one_request():
+    """Mark the inferences made inside as one request's, begun now (see `FairLock`)."""
+    token = request_started.set(time.monotonic()) if request_started.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            request_started.reset(token)
+
+
 class FairLock:
-    """A lock granted in arrival order. `threading.Lock` lets a thread that just released it take it
-    again at once, so under load some sessions wait many turns: a FIFO keeps the tail near the median."""
+    """A lock granted to the oldest request first, and in arrival order within a request's age.
+
+    `threading.Lock` lets a thread that just released it take it again at once, so under load some
+    sessions wait many turns. Arrival order (FIFO) fixes that for one inference per answer, but an
+    answer that needs three inferences would queue behind every other session three times; serving
+    the oldest request first lets an answer that is already under way finish, which bounds the tail.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
+        self._waiting: list[tuple[float, int]] = []  # heap of (request began, arrival ticket)
         self._next_ticket = 0
-        self._serving = 0
+        self._held = False
 
     def __enter__(self) -> FairLock:
+        began = request_started.get()
         with self._cond:
-            ticket = self._next_ticket
+            entry = (time.monotonic() if began is None else began, self._next_ticket)
             self._next_ticket += 1
-            while ticket != self._serving:
+            heapq.heappush(self._waiting, entry)
+            while self._held or self._waiting[0] != entry:
                 self._cond.wait()
+            heapq.heappop(self._waiting)
+            self._held = True
         return self
 
     def __exit__(self, *exc: object) -> None:
         with self._cond:
-            self._serving += 1
+            self._held = False
             self._cond.notify_all()
 
 

@@ -86,3 +86,31 @@ def test_inference_queue_serves_callers_in_arrival_order() -> None:
     for thread in threads:
         thread.join(timeout=5)
     assert order == list(range(6))
+
+
+def test_inference_queue_serves_the_oldest_request_first() -> None:
+    """An answer already under way (its second inference) goes before answers begun after it, so an
+    answer needing several inferences does not queue behind every other session each time."""
+    import threading
+    import time
+
+    from rag.embed.onnx import FairLock, request_started
+
+    lock = FairLock()
+    order: list[str] = []
+    lock.__enter__()
+    threads = []
+    began = time.monotonic()
+    for name, start in (("late-1", began + 2), ("late-2", began + 3), ("early", began)):
+        def wait_turn(name: str = name, start: float = start) -> None:
+            request_started.set(start)
+            with lock:
+                order.append(name)
+        thread = threading.Thread(target=wait_turn)
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.05)
+    lock.__exit__(None, None, None)
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == ["early", "late-1", "late-2"]
