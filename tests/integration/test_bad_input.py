@@ -89,7 +89,7 @@ def _answers(index_dir: Path, settings, embedder) -> str:
 
 # --- reuse only verified data ----------------------------------------------------------------------
 def test_flipped_byte_in_vectors_is_re_embedded_not_laundered(index_copy, tiny_docs, settings, embedder):
-    good = load_index(index_copy)
+    good_vectors = np.array(load_index(index_copy).vectors)  # a copy: a load maps the file edited below
     path = live_build(index_copy) / "vectors.npy"
     data = bytearray(path.read_bytes())
     data[-3] ^= 0x7F  # the exponent byte of the last float: one row now points somewhere else entirely
@@ -98,7 +98,7 @@ def test_flipped_byte_in_vectors_is_re_embedded_not_laundered(index_copy, tiny_d
     assert manifest["embedded_now"] == manifest["n_chunks"] and manifest["reused_embeddings"] == 0
     assert "vectors.npy is missing or corrupt" in manifest["reuse_note"]
     rebuilt = load_index(index_copy)
-    assert np.allclose(rebuilt.vectors, good.vectors, atol=1e-5)  # the corrupt row is gone, not carried over
+    assert np.allclose(rebuilt.vectors, good_vectors, atol=1e-5)  # the corrupt row is gone, not carried over
     _answers(index_copy, settings, embedder)
 
 
