@@ -19,7 +19,7 @@ from functools import lru_cache
 from rag.lexicon import lexicon
 from rag.lexicon.places import Place, national_places
 from rag.records import Query
-from rag.zh import HAN, expand_two_digit_years, normalize_query, tokenize, years_in
+from rag.zh import HAN, expand_two_digit_years, jieba_tokenizer, normalize_query, tokenize, years_in
 
 _SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "自治州", "新区", "区", "县", "省", "市")
 _GROWTH = re.compile(r"增长|增速|增幅|涨了|涨幅|提高了?多少|下降了?多少|同比")
@@ -51,11 +51,54 @@ def region_aliases(region: str) -> list[str]:
 _SUFFIX_PLACE = re.compile(rf"([{HAN}]{{2,3}}?)(?:新区|区|县)")
 
 
+@lru_cache(maxsize=1)
+def _pos_tokenizer():
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(jieba_tokenizer())
+
+
+Word = tuple[int, int, str]  # start, end, part-of-speech flag
+
+
+@lru_cache(maxsize=4096)
+def pos_words(text: str) -> tuple[Word, ...]:
+    """jieba's words of `text` with their character spans and part-of-speech flags (ns = place name)."""
+    out, pos = [], 0
+    for pair in _pos_tokenizer().lcut(text, HMM=True):
+        out.append((pos, pos + len(pair.word), pair.flag))
+        pos += len(pair.word)
+    return tuple(out)
+
+
+def reads_as_place(words: tuple[Word, ...], start: int, end: int, full_name: bool = False) -> bool:
+    """Does `text[start:end]` read as a place name in its sentence, not as a piece of other words?
+
+    The span must start and end on jieba word boundaries (方正 in 西方|正典, 安达 in 卢安达, 东区 in 划分|为|东区
+    are pieces), and its first word must be tagged a place name (ns) — 发球区, 控制区 (n), 主要 (b), 一个 / 第一
+    (m), 哪一 (r), 武功 (nr) are not. An official full name with its suffix (广州市, 西湖区) needs the
+    boundaries only."""
+    inside = [w for w in words if start <= w[0] and w[1] <= end]
+    if not inside or inside[0][0] != start or inside[-1][1] != end:
+        return False
+    return full_name or inside[0][2].startswith("ns")
+
+
+def plausible_region(name: str) -> bool:
+    """An index region that can be a place: a listed division, the nation, or a name jieba reads as a
+    place (钱塘新区) — not a phrase a metadata reader took for one (一个区, 主要区, 发球区)."""
+    if name == NATIONAL or national_places().by_name(name):
+        return True
+    return reads_as_place(pos_words(name), 0, len(name))
+
+
 def _suffix_places(text: str) -> list[tuple[str, int, int]]:
     """Words ending in 区/县 that read as a district the national list may not have (a new zone, a
-    renamed district): 「…区」 not followed by an office word, and not a generic word (全区, 园区 …)."""
+    renamed district): 「…区」 not followed by an office word, not a generic word (全区, 园区 …), and read
+    as a place name by jieba (so 发球区, 一个区, 第一区, 国家区, 哪一区 are not)."""
     lex = lexicon()
     found = []
+    words = None
     for match in _SUFFIX_PLACE.finditer(text):
         name = match.group(0)
         after = text[match.end() : match.end() + 2]
@@ -65,15 +108,47 @@ def _suffix_places(text: str) -> list[tuple[str, int, int]]:
             continue
         if re.search(r"[的之和与及在是了]", match.group(1)):
             continue  # 「增长的区年度目标」: a phrase, not a name
+        words = words if words is not None else pos_words(text)
+        if not reads_as_place(words, match.start(), match.end()):
+            continue
         found.append((match.group(1), match.start(), match.end()))
     return found
+
+
+def _real_mention(words: tuple[Word, ...], text: str, mention) -> bool:
+    """A national-list mention that reads as the place in this sentence (not 白银 of 白银时代, 中正 of 蒋中正)."""
+    if reads_as_place(words, mention.start, mention.end,
+                      full_name=any(p.name == mention.text and p.short != p.name for p in mention.places)):
+        return True
+    if any(w[0] == mention.start and w[1] > mention.end and w[2].startswith("ns") for w in words):
+        return True  # 「杭州市区」: one place word that begins with the name
+    for place in mention.places:  # 「杭州城区」: jieba cuts 杭州|城区, the short name is the place
+        short = place.short
+        if short != mention.text and text.startswith(short, mention.start) and \
+                reads_as_place(words, mention.start, mention.start + len(short)):
+            return True
+    return False
+
+
+def _names(text: str, alias: str, region: str) -> bool:
+    """Does `text` name `region` by `alias` — not as the start of another division's full name (台北 of
+    台北市 is not the region 台北县)?"""
+    start = text.find(alias)
+    while start >= 0:
+        longer = text[start : start + len(alias) + 1]
+        if longer == alias or region.startswith(longer) or not any(
+                p.name == longer for p in national_places().by_name(longer)):
+            return True
+        start = text.find(alias, start + 1)
+    return False
 
 
 class QueryParser:
     """Parses questions against the regions of one index (config in `__init__`, one `parse()`)."""
 
     def __init__(self, known_regions: Iterable[str] = ()) -> None:
-        self.known_regions = frozenset(r for r in known_regions if r)
+        # regions a metadata reader took from phrases (一个区, 主要区) would match every question with 一个
+        self.known_regions = frozenset(r for r in known_regions if r and plausible_region(r))
         self._aliases = {r: region_aliases(r) for r in self.known_regions}
         self._covered = {a for names in self._aliases.values() for a in names}
         self._known_places = [p for r in self.known_regions for p in national_places().by_name(r)]
@@ -103,15 +178,19 @@ class QueryParser:
         lex = lexicon()
         text = expand_two_digit_years(normalize_query(question))
         expansions = tuple(lex.expansions(text))
-        regions = frozenset(r for r, names in self._aliases.items() if any(a in text for a in names))
+        regions = frozenset(r for r, names in self._aliases.items() if any(_names(text, a, r) for a in names))
         years = frozenset(years_in(text))
         places: list[str] = []
         unknown: set[str] = set()
         spans: list[tuple[int, int]] = []
+        words = pos_words(text)
         for mention in national_places().mentions(text):
+            covered = any(self._covers(p, mention.text) for p in mention.places)
+            if not covered and not _real_mention(words, text, mention):
+                continue  # a piece of other words (白银时代, 卢安达, 西方正典): no place named
             places.append(mention.text)
             spans.append((mention.start, mention.end))
-            if not any(self._covers(p, mention.text) for p in mention.places):
+            if not covered:
                 unknown.add(mention.text)
         for name, start, _end in _suffix_places(text):
             if any(s <= start < e for s, e in spans):
@@ -178,7 +257,9 @@ def _parts(parser: QueryParser, query: Query) -> tuple[Query, ...]:
     (「滨江和余杭…各是多少」「2021年实际和2022年目标」「A和B分别是多少」). Each part is the question with the
     other parts' place, year or indicator taken out, parsed again, so it retrieves on its own."""
     text = query.text
-    if len(query.regions) >= 2:
+    if len(query.regions) >= 2 and (clauses := _region_clauses(parser, query)):
+        texts = clauses
+    elif len(query.regions) >= 2:
         aliases = {r: sorted(parser._aliases[r], key=len, reverse=True) for r in query.regions}
         texts = []
         for region in sorted(query.regions):
@@ -198,8 +279,55 @@ def _parts(parser: QueryParser, query: Query) -> tuple[Query, ...]:
     parts = []
     for part_text in texts:
         part = parser._parse_one(part_text)
-        parts.append(replace(part, raw=part_text, parts=()))
+        # 「A2019年GDP和B2021年GDP哪个高」: the part 「A2019年GDP」 asks what the whole asks (a value)
+        parts.append(replace(part, raw=part_text, parts=(), measure=part.measure or query.measure))
     return tuple(parts)
+
+
+_JOIN = "和与及、,，;；"
+_ASK_ONLY = re.compile(r"[呢吗?？。!！\s]|是多少|多少|是|的|又|那|那么")
+
+
+def _region_clauses(parser: QueryParser, query: Query) -> list[str]:
+    """「钱塘新区2019年GDP和滨江2021年GDP哪个高」: each place opens its own clause (its year, its indicator),
+    so each part is its clause — 「钱塘新区2019年GDP」「滨江2021年GDP」 — without the comparison asked of both
+    (the whole question keeps it). A clause with nothing of its own (「…，余杭呢」) takes the first clause's
+    words. [] when the places stand side by side (「滨江和余杭2021年GDP」)."""
+    text = query.text
+    found = []
+    for region in query.regions:
+        hits = [(text.find(a), a) for a in sorted(parser._aliases[region], key=len, reverse=True) if a in text]
+        if not hits:
+            return []
+        found.append(min(hits, key=lambda h: (h[0], -len(h[1]))))
+    found.sort()
+    starts = [pos for pos, _ in found]
+    if len(set(starts)) != len(starts) or any(text[pos - 1] not in _JOIN + "比" for pos in starts[1:]):
+        return []  # each later place opens a clause after a joining word (和, ，, 比): 「A…和B…」
+    clauses = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
+    if any(not clause[len(alias):].strip(_JOIN) for clause, (_, alias) in zip(clauses[:-1], found)):
+        return []  # 「滨江和余杭…」: the places share one clause
+    head = text[: starts[0]]
+    words = lexicon().answer
+    last = clauses[-1]
+    if words is not None and (m := words.asks_compare.search(last)) and m.start() >= len(found[-1][1]):
+        clauses[-1] = last[: m.start()]
+    clauses = [re.sub(f"[{_JOIN}比]+$", "", c) for c in clauses]
+    owns = [clause[len(alias):] for clause, (_, alias) in zip(clauses, found)]
+
+    def words_of(own: str) -> str:
+        return _ASK_ONLY.sub("", _MEASURE_WORDS.sub("", own))
+
+    donor = next((i for i, own in enumerate(owns) if len(words_of(own)) >= 2), None)
+    out = []
+    for i, (_, alias) in enumerate(found):
+        own = owns[i]
+        if donor is not None and i != donor and len(words_of(own)) < 2:
+            # 「钱塘新区2019年和滨江2021年…收入」 (its year, the other's indicator), 「…，余杭呢」 (all the other's)
+            year = re.search(r"\d{4}年", own)
+            own = year.group(0) + re.sub(r"^\d{4}年", "", owns[donor]) if year else owns[donor]
+        out.append(head + alias + own)
+    return out
 
 
 def _without(text: str, alias: str, with_year: bool) -> str:
@@ -210,6 +338,9 @@ def _without(text: str, alias: str, with_year: bool) -> str:
 
 _MEASURE_WORDS = re.compile(r"\d{4}年|多少|是多少|几|实际|实绩|目标|计划|预期|控制|的|是|各|分别|全年|上半年|下半年|前三季度|"
                             r"[一二三四]季度|[,，;；和与及、]")
+
+
+_PLAN_WORDS = re.compile(r"打算|预计|准备|力争|要|将")
 
 
 def _year_texts(text: str, years: list[int]) -> list[str]:
@@ -229,9 +360,15 @@ def _year_texts(text: str, years: list[int]) -> list[str]:
     segments = [re.sub(r"[和与及、,，;；]+$", "", seg) for seg in segments]
     head_has_topic = len(re.sub(f"[^{HAN}]", "", _MEASURE_WORDS.sub("", head))) >= 4
     donor = next((i for i, seg in enumerate(segments) if len(_MEASURE_WORDS.sub("", seg)) >= 2), None)
+    donor_words = _MEASURE_WORDS.sub("", segments[donor]) if donor is not None else ""
     out = []
     for i, seg in enumerate(segments):
-        if donor is not None and i != donor and not head_has_topic and len(_MEASURE_WORDS.sub("", seg)) < 2:
+        own = _PLAN_WORDS.sub("", _MEASURE_WORDS.sub("", seg))
+        if donor is not None and i > donor and not head_has_topic and own and own != donor_words \
+                and donor_words.startswith(own) and own in seg:
+            # 「2021年新增绿化面积多少，2022年打算新增多少」: 新增 is the start of the indicator named before
+            seg = seg.replace(own, donor_words, 1)
+        elif donor is not None and i != donor and not head_has_topic and len(_MEASURE_WORDS.sub("", seg)) < 2:
             year = re.match(r"\d{4}年", seg)
             rest = seg[year.end() if year else 0 :]
             if donor < i:  # 「2021年城镇登记失业率和2022年的控制目标」: the indicator, then this part's own words
