@@ -56,8 +56,11 @@ class Enumeration:
 
 def _coverage(query: Query, text: str) -> float:
     topic = [t for t in query.topic if t not in ("方面", "工作", "几个") and not _ENUMERATION.search(t)]
-    if not topic:
-        return 0.0
+    return _topic_share(topic, text) if topic else 0.0
+
+
+def _topic_share(topic: Sequence[str], text: str) -> float:
+    """Share of the topic words in `text`; a word not there whole counts 0.6 × the share of its bigrams."""
     total = 0.0
     for term in topic:
         if term in text:
@@ -78,16 +81,7 @@ def _specific_fit(query: Query, text: str) -> float:
     """Share of the question's specific topic (its words less the generic ones) a list's heading and items
     hold; 1.0 when the question names nothing specific."""
     topic = [t for t in query.topic if not _GENERIC.match(t) and not _ENUMERATION.search(t)]
-    if not topic:
-        return 1.0
-    total = 0.0
-    for term in topic:
-        if term in text:
-            total += 1
-        else:
-            grams = char_bigrams(term)
-            total += 0.6 * sum(g in text for g in grams) / len(grams) if grams else 0
-    return total / len(topic)
+    return _topic_share(topic, text) if topic else 1.0
 
 
 def _repeated(query: Query, items: Sequence[str]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,6 +18,23 @@ Ranking = Sequence[tuple[int, float]]  # (row, score), best first
 SCOPED = "scoped:"
 
 
+def _votes(rankings: Mapping[str, Ranking], weights: Mapping[str, float], k: int,
+           in_scope: Callable[[int], bool] | None) -> Iterator[tuple[int, str, float, float]]:
+    """(row, ranker, weighted RRF vote, raw score) of every ranking entry that counts: a ``scoped:``
+    ranking for the rows in scope, the plain one for the rows outside it (scoped ones ignored without
+    `in_scope`)."""
+    for name, ranking in rankings.items():
+        scoped = name.startswith(SCOPED)
+        if scoped and in_scope is None:
+            continue
+        base = name.removeprefix(SCOPED)
+        weight = weights.get(base, 1.0)
+        for rank, (row, score) in enumerate(ranking, start=1):
+            if in_scope is not None and in_scope(row) != scoped:
+                continue
+            yield row, base, weight / (k + rank), score
+
+
 def reciprocal_rank_fusion(rankings: Mapping[str, Ranking], weights: Mapping[str, float], k: int = 60,
                            in_scope: Callable[[int], bool] | None = None,
                            ) -> tuple[dict[int, float], dict[int, dict[str, float]]]:
@@ -30,17 +47,9 @@ def reciprocal_rank_fusion(rankings: Mapping[str, Ranking], weights: Mapping[str
     """
     fused: dict[int, float] = {}
     per_ranker: dict[int, dict[str, float]] = {}
-    for name, ranking in rankings.items():
-        scoped = name.startswith(SCOPED)
-        if scoped and in_scope is None:
-            continue
-        base = name.removeprefix(SCOPED)
-        weight = weights.get(base, 1.0)
-        for rank, (row, score) in enumerate(ranking, start=1):
-            if in_scope is not None and in_scope(row) != scoped:
-                continue
-            fused[row] = fused.get(row, 0.0) + weight / (k + rank)
-            per_ranker.setdefault(row, {})[base] = score
+    for row, ranker, vote, score in _votes(rankings, weights, k, in_scope):
+        fused[row] = fused.get(row, 0.0) + vote
+        per_ranker.setdefault(row, {})[ranker] = score
     return fused, per_ranker
 
 
@@ -51,20 +60,12 @@ def document_votes(rankings: Mapping[str, Ranking], weights: Mapping[str, float]
     vote any of its rows got — the document ranked as one passage, so a paragraph whose question words
     fall in one chunk and whose meaning in the next is not outvoted by a paragraph that wins neither."""
     best: dict[int, dict[str, float]] = {}
-    for name, ranking in rankings.items():
-        scoped = name.startswith(SCOPED)
-        if scoped and in_scope is None:
+    for row, ranker, vote, _ in _votes(rankings, weights, k, in_scope):
+        doc = document_of(row)
+        if doc is None:
             continue
-        base = name.removeprefix(SCOPED)
-        weight = weights.get(base, 1.0)
-        for rank, (row, _) in enumerate(ranking, start=1):
-            if in_scope is not None and in_scope(row) != scoped:
-                continue
-            doc = document_of(row)
-            if doc is None:
-                continue
-            votes = best.setdefault(doc, {})
-            votes[base] = max(votes.get(base, 0.0), weight / (k + rank))
+        votes = best.setdefault(doc, {})
+        votes[ranker] = max(votes.get(ranker, 0.0), vote)
     return {doc: sum(votes.values()) for doc, votes in best.items()}
 
 
