@@ -14,6 +14,8 @@ EXACT_FILTERED_MAX = 20_000  # a filter this narrow is scored exactly from the v
 
 
 def dense_ranking(index: faiss.Index, query_vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    if index.ntotal == 0 or limit <= 0:
+        return []  # an index whose documents gave no chunks (a lone heading)
     scores, ids = index.search(query_vector.reshape(1, -1).astype(np.float32), min(limit, index.ntotal))
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
