@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
@@ -89,10 +89,13 @@ def plausible_region(name: str) -> bool:
     place (钱塘新区) — not a phrase a metadata reader took for one (一个区, 主要区, 发球区)."""
     if name == NATIONAL or national_places().by_name(name):
         return True
+    stem = re.sub(r"(?:新区|区|县|市)$", "", name)
+    if len(stem) >= 2 and stem != name and national_places().by_name(stem):
+        return True  # 钱塘新区: a listed place's name with a zone suffix (no tagger needed at start-up)
     return reads_as_place(pos_words(name), 0, len(name))
 
 
-def _suffix_places(text: str) -> list[tuple[str, int, int]]:
+def _suffix_places(text: str, known: Sequence[tuple[int, int]] = ()) -> list[tuple[str, int, int]]:
     """Words ending in 区/县 that read as a district the national list may not have (a new zone, a
     renamed district): 「…区」 not followed by an office word, not a generic word (全区, 园区 …), and read
     as a place name by jieba (so 发球区, 一个区, 第一区, 国家区, 哪一区 are not)."""
@@ -101,6 +104,8 @@ def _suffix_places(text: str) -> list[tuple[str, int, int]]:
     words = None
     for match in _SUFFIX_PLACE.finditer(text):
         name = match.group(0)
+        if any(start <= match.start() < end for start, end in known):
+            continue  # inside a place already found (余杭区 of the national list): no tagger needed
         after = text[match.end() : match.end() + 2]
         if any(after.startswith(w) for w in lex.office_words):
             continue
@@ -183,16 +188,16 @@ class QueryParser:
         places: list[str] = []
         unknown: set[str] = set()
         spans: list[tuple[int, int]] = []
-        words = pos_words(text)
         for mention in national_places().mentions(text):
             covered = any(self._covers(p, mention.text) for p in mention.places)
-            if not covered and not _real_mention(words, text, mention):
+            # the tagger only for a place no document covers (it costs its model's load on first use)
+            if not covered and not _real_mention(pos_words(text), text, mention):
                 continue  # a piece of other words (白银时代, 卢安达, 西方正典): no place named
             places.append(mention.text)
             spans.append((mention.start, mention.end))
             if not covered:
                 unknown.add(mention.text)
-        for name, start, _end in _suffix_places(text):
+        for name, start, _end in _suffix_places(text, spans):
             if any(s <= start < e for s, e in spans):
                 continue
             places.append(name)
