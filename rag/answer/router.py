@@ -25,7 +25,6 @@ from rag.records import Answer, Chunk, Citation, Fact, Hit, Query
 
 EXTRA_PASSAGES = 3  # retrieved passages shown after a status table's own citations
 SENTENCE_CACHE = 20000  # sentence vectors kept between questions (the same passages come back often)
-QUERY_CACHE = 256  # question vectors (a question of several parts asks its parts one after another)
 SearchFn = Callable[[Query], list[Hit]]
 
 
@@ -74,7 +73,6 @@ class AnswerRouter:
         doc_chunks = [chunks[int(row)] for row in first_rows(row_docs, len(doc_ids))]  # region, years: the document's
         self.embedder = embedder if semantic_sentences else None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self.covered = _coverage(doc_chunks)
         self.lister = Lister(chunks, row_docs, doc_ids)
         self.region_years: dict[str, set[int]] = {}
@@ -92,11 +90,7 @@ class AnswerRouter:
                 self._vectors[text] = vector
             while len(self._vectors) > SENTENCE_CACHE:
                 self._vectors.popitem(last=False)
-        q = self._queries.get(question)
-        if q is None:
-            q = self._queries[question] = self.embedder.encode_query(question)
-            while len(self._queries) > QUERY_CACHE:
-                self._queries.popitem(last=False)
+        q = self.embedder.encode_query(question)  # cached by the Embedder
         return [float(np.dot(q, self._vectors[s])) for s in sentences]
 
     def chunks_after(self, chunk: Chunk, limit: int = 12) -> list[Chunk]:
