@@ -332,7 +332,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(str(exc), file=sys.stderr)
             return EXIT_USER_ERROR
         report = run_squad_benchmark(settings, path, modes, baseline=not args.no_baseline, limit=args.limit,
-                                     index_dir=Path(args.bench_dir) if args.bench_dir else None)
+                                     index_dir=Path(args.bench_dir) if args.bench_dir else None,
+                                     answers=not args.no_answers)
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / f"{args.benchmark}.json"
         target.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -342,6 +343,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for pipeline, units in report["span_coverage"].items():
             print(f"  answer spans inside one unit ({pipeline}): "
                   + "  ".join(f"{unit}={c['inside_one_unit']}" for unit, c in units.items()))
+        if "answers" in report:
+            a = report["answers"]
+            print(f"  extractive answers showing a gold span: {a['gold_span_in_answer']}  declined: {a['declined']}"
+                  f"  ask p50/p95: {a['latency_p50_ms']}/{a['latency_p95_ms']} ms")
         print(f"Report: {target}")
         return 0
     question_set = Path(args.set) if args.set else PROJECT_ROOT / "eval" / "questions.jsonl"
@@ -450,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", help="questions JSON lines (default: eval/questions.jsonl)")
     p.add_argument("--mode", choices=("all", *MODES), default="all")
     p.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    p.add_argument("--no-answers", action="store_true", help="benchmark: skip the extractive answers (gold span shown)")
     p.add_argument("--out", help="report folder (default: eval/reports/)")
     p.add_argument("--benchmark", choices=("drcd", "cmrc", "squad"), help="run a SQuAD-style benchmark instead")
     p.add_argument("--path", help="benchmark JSON file, with --benchmark (default: ../shared/datasets/…)")

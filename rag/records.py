@@ -193,6 +193,9 @@ class Hit:
     # The whole-answer passage: the chunk with its neighbours of the same section, in document order
     # (rag.search.passages); empty means the chunk alone. A fact cut by a chunk boundary shows whole.
     passage: tuple[Chunk, ...] = ()
+    # The chunk's region and years come from a manifest or the document's own title, not from mentions
+    # in its text: only then does the answer layer trust them to say a passage is about another place.
+    sure_metadata: bool = False
 
     def to_contract(self) -> dict:
         """The stable JSON shape of `rag search --json` (see README, "Search contract")."""

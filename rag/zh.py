@@ -17,12 +17,14 @@ import unicodedata
 from functools import lru_cache
 
 from rag.lexicon import lexicon
+from rag.lexicon.places import national_places
 
 # --- patterns -------------------------------------------------------------------------------------
 HAN = "\u3400-\u9fff"
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")  # a four-digit year anywhere
 YEAR_MENTION = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?=年)")  # 「2021年」: a year written as one
-TWO_DIGIT_YEAR = re.compile(r"(?<![\d.])([0-4]\d)(?=年)")  # 「21年」
+# 「21年」 names 2021; 「长达40年」「近20年来」「30年代」 are spans of time, not years
+TWO_DIGIT_YEAR = re.compile(r"(?<![\d.达近约逾超过满余第每共历经了])([0-4]\d)(?=年(?!来|间|代|之久|以来|前|后|多|左右|的历史))")
 NUMBER = re.compile(r"[+\-−]?\d+(?:\.\d+)?%?")  # a number as a token, with its sign and percent
 QUANTITY = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])(?!年)")  # a quantity, not a year
 SIGNED = r"[-−+]?\d+(?:\.\d+)?"  # building block for patterns with a unit after the number
@@ -175,3 +177,51 @@ def char_bigrams(text: str) -> list[str]:
         else:
             grams.extend(piece[i : i + 2] for i in range(len(piece) - 1))
     return grams
+
+
+# --- places as jieba reads them ---------------------------------------------------------------------
+NATIONAL = "全国"  # the region of a national report
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer():
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(jieba_tokenizer())
+
+
+Word = tuple[int, int, str]  # start, end, part-of-speech flag
+
+
+@lru_cache(maxsize=4096)
+def pos_words(text: str) -> tuple[Word, ...]:
+    """jieba's words of `text` with their character spans and part-of-speech flags (ns = place name)."""
+    out, pos = [], 0
+    for pair in _pos_tokenizer().lcut(text, HMM=True):
+        out.append((pos, pos + len(pair.word), pair.flag))
+        pos += len(pair.word)
+    return tuple(out)
+
+
+def reads_as_place(words: tuple[Word, ...], start: int, end: int, full_name: bool = False) -> bool:
+    """Does `text[start:end]` read as a place name in its sentence, not as a piece of other words?
+
+    The span must start and end on jieba word boundaries (方正 in 西方|正典, 安达 in 卢安达, 东区 in 划分|为|东区
+    are pieces), and its first word must be tagged a place name (ns) — 发球区, 控制区 (n), 主要 (b), 一个 / 第一
+    (m), 哪一 (r), 武功 (nr) are not. An official full name with its suffix (广州市, 西湖区) needs the
+    boundaries only."""
+    inside = [w for w in words if start <= w[0] and w[1] <= end]
+    if not inside or inside[0][0] != start or inside[-1][1] != end:
+        return False
+    return full_name or inside[0][2].startswith("ns")
+
+
+def plausible_region(name: str) -> bool:
+    """An index region that can be a place: a listed division, the nation, or a name jieba reads as a
+    place (钱塘新区) — not a phrase a metadata reader took for one (一个区, 主要区, 发球区)."""
+    if name == NATIONAL or national_places().by_name(name):
+        return True
+    stem = re.sub(r"(?:新区|区|县|市)$", "", name)
+    if len(stem) >= 2 and stem != name and national_places().by_name(stem):
+        return True  # 钱塘新区: a listed place's name with a zone suffix (no tagger needed at start-up)
+    return reads_as_place(pos_words(name), 0, len(name))

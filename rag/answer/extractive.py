@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from rag.answer.citations import Numbering
 from rag.lexicon import lexicon
 from rag.records import Answer, Chunk, Citation, Evidence, Hit, Query
-from rag.zh import HAN, QUANTITY, SENTENCE, UNIT, YEAR, YEAR_MENTION, char_bigrams
+from rag.search.query import region_aliases
+from rag.zh import HAN, QUANTITY, SENTENCE, UNIT, YEAR, YEAR_MENTION, char_bigrams, pos_words
 
 NOT_FOUND = "未在文档中找到"
 _SENTENCE = SENTENCE
@@ -37,6 +38,11 @@ _GROWTH_WORD = re.compile(r"增长|增速|增幅|下降|提高|降低|回落|上
 _SHARE_WORD = re.compile(r"占|比重|比例|强度")
 _ASKS_HOW = re.compile(r"如何|怎么|怎样|措施|举措|安排|打算|做法|哪些工作|重点")
 _THRESHOLD = re.compile(r"突破|超过|超|逾|近|约|接近")
+# What kind of thing an open question asks for: a person (「…是谁作的」) or a time (「…于何年开工」).
+_ASKS_PERSON = re.compile(r"谁|何人|哪位|哪一位")
+_ASKS_TIME = re.compile(r"哪一?年|何年|何时|什么时候|什么时间|几月|哪一天|哪天")
+_TIME_WRITTEN = re.compile(r"\d{1,4}年|\d{1,2}月|[一二三四五六七八九十]+世纪|\d+世纪|年代|[元明清]朝|民国")
+ANSWER_TYPE_FIT = 0.3  # a sentence holding the kind of thing asked (a person's name, a time) gains this, one without loses it
 _ACTUAL = re.compile(r"实际|实绩|实现了|完成了|全年完成|实际完成")
 # An amount asked in other words than the lexicon's 「多少」: 「经济盘子有多大」「占多大比例」.
 _ASKS_MEASURES = re.compile(r"如何|怎么|怎样|措施|举措|做法|(?:什么|哪些)(?:打算|安排|工作)")
@@ -192,11 +198,13 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
     sub_areas = _sub_areas(query)
     scored: list[Sentence] = []
     actual_asked = bool(_ACTUAL.search(query.text))
-    asked_names = [a for r in query.regions for a in _aliases(r)]
+    asked_names = [a for r in query.regions for a in region_aliases(r)]
+    asked_type = None if number_asked else _answer_type(query.text)
     for hit in hits[:max_hits]:
         if query.regions and hit.chunk.region not in query.regions and (
-                hit.chunk.region or not any(a in hit.chunk.body for a in asked_names)):
-            continue  # another place's passage (a passage of no known place only when it names the asked one)
+                (hit.chunk.region and hit.sure_metadata) or not any(a in hit.chunk.body for a in asked_names)):
+            continue  # another place's passage; one whose place was only guessed from its text answers when it names
+            # the asked place (a manifest or the document's title is trusted; a mention-count guess is not)
         if hit.chunk.kind == "table":
             continue  # a whole table: its rows are passages of their own, each answerable alone
         for index, (display, search) in enumerate(_sentences(hit)):
@@ -216,7 +224,8 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
             score = (W_TOPIC * coverage + W_RANK * _rank_score(hit) + W_DENSE * dense
                      + _measure_fit(query, search, hit.chunk) + _row_fit(query, hit.chunk)
                      + (0.2 if years and any(y in search for y in years) else 0.0)
-                     + (0.1 if _FIGURE_UNIT.search(search) else 0.0))
+                     + (0.1 if _FIGURE_UNIT.search(search) else 0.0)
+                     + (0.0 if asked_type is None else ANSWER_TYPE_FIT if asked_type(search) else -ANSWER_TYPE_FIT))
             if hit.chunk.is_table_row and query.measure == "value" and not _SHARE_WORD.search(query.text):
                 row = _row_line(query, hit.chunk)
                 if row is None or not row[1] or row[1].endswith(("%", "个百分点")):
@@ -224,6 +233,31 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
             scored.append(Sentence(hit, display, score, search, index))
     scored.sort(key=lambda s: -s.score)
     return scored
+
+
+def _answer_type(text: str) -> Callable[[str], bool] | None:
+    """A test for the kind of thing an open question asks for, or None: a person's name as jieba's tagger
+    reads it (nr), or a written time. Only for 「谁」「何时」 questions: the tagger is not loaded otherwise."""
+    if _ASKS_PERSON.search(text):
+        return _names_a_person
+    if _ASKS_TIME.search(text):
+        return lambda sentence: bool(_TIME_WRITTEN.search(sentence))
+    return None
+
+
+def _names_a_person(sentence: str) -> bool:
+    """A person's name as jieba's tagger reads it: a word tagged nr (李白), or a surname tagged nr followed
+    by a rare given name it does not know (王|牮)."""
+    words = pos_words(sentence)
+    for i, (start, end, flag) in enumerate(words):
+        if flag != "nr":
+            continue
+        if end - start >= 2:
+            return True
+        if i + 1 < len(words) and words[i + 1][2] in ("g", "nr", "nrfg", "x") and re.fullmatch(
+                f"[{HAN}]{{1,2}}", sentence[words[i + 1][0]:words[i + 1][1]]):
+            return True
+    return False
 
 
 def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sentences: int = 4,
@@ -426,26 +460,21 @@ def lead_line(query: Query, sentence: Sentence) -> Lead | None:
     if not piece:
         return None
     figure, value, unit = _figure(query, _strip_fillers(text[lo:hi].strip()))  # units are read in Simplified
-    return Lead(_where(query, chunk, piece) + piece + "。", figure, value, unit, sentence.hit)
+    return Lead(_where(query, chunk, piece, sure=sentence.hit.sure_metadata) + piece + "。", figure, value, unit,
+                sentence.hit)
 
 
-def _where(query: Query, chunk: Chunk, piece: str) -> str:
-    """The place and year a lead line needs, unless the piece names them already."""
-    place = chunk.region if chunk.region and not any(a in piece for a in _aliases(chunk.region)) else ""
+def _where(query: Query, chunk: Chunk, piece: str, sure: bool = True) -> str:
+    """The place and year a lead line needs, unless the piece names them already. The place only when it is
+    sure (a manifest, the document's title) or asked: a place guessed from mentions is not the sentence's."""
+    region = chunk.region
+    known = region and (sure or region in query.regions)
+    place = region if known and not any(a in piece for a in region_aliases(region)) else ""
     years_written = set(_YEAR_MENTION.findall(piece))
     year = ""
     if not years_written and len(query.years) == 1:
         year = f"{next(iter(query.years))}年"
     return place + year
-
-
-def _aliases(region: str) -> list[str]:
-    names = [region]
-    for suffix in ("新区", "区", "县", "市"):
-        if region.endswith(suffix) and len(region) - len(suffix) >= 2:
-            names.append(region[: -len(suffix)])
-            break
-    return names
 
 
 _PAREN_UNIT = re.compile(rf"[(（]((?:{UNIT}))[)）]\s*$")

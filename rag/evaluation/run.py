@@ -17,7 +17,9 @@ from rag.evaluation.metrics import (
     K_VALUES,
     Question,
     aggregate,
+    answer_contains_gold,
     by_kind,
+    declined,
     evaluate_answers,
     load_questions,
     normalize_for_match,
@@ -269,9 +271,10 @@ def index_span_coverage(index, questions: Sequence[Question], passages: Callable
 
 
 def run_squad_benchmark(settings: Settings, path: Path, modes: Sequence[str], baseline: bool = True,
-                        limit: int | None = None, index_dir: Path | None = None) -> dict:
+                        limit: int | None = None, index_dir: Path | None = None, answers: bool = True) -> dict:
     """Index the benchmark's paragraphs and report gold-paragraph hit@k and MRR per mode, the naive
-    pipeline beside them, and the share of answer spans inside one retrievable unit.
+    pipeline beside them, the share of answer spans inside one retrievable unit and — with `answers` —
+    the share of extractive answers that show a gold span.
 
     With `index_dir` the benchmark's documents and index are kept there and reused by the next run
     (only changed chunks are re-embedded); without it they live in a temporary folder.
@@ -281,13 +284,13 @@ def run_squad_benchmark(settings: Settings, path: Path, modes: Sequence[str], ba
         questions = questions[:limit]
     if index_dir is not None:
         Path(index_dir).mkdir(parents=True, exist_ok=True)
-        return _squad_in(settings, Path(index_dir), path, paragraphs, questions, modes, baseline)
+        return _squad_in(settings, Path(index_dir), path, paragraphs, questions, modes, baseline, answers)
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
-        return _squad_in(settings, Path(tmp), path, paragraphs, questions, modes, baseline)
+        return _squad_in(settings, Path(tmp), path, paragraphs, questions, modes, baseline, answers)
 
 
 def _squad_in(settings: Settings, root: Path, path: Path, paragraphs: list[tuple[str, str]],
-              questions: list[Question], modes: Sequence[str], baseline: bool) -> dict:
+              questions: list[Question], modes: Sequence[str], baseline: bool, answers: bool) -> dict:
     from rag.embed.model import Embedder
     from rag.engine import Engine, build
     from rag.evaluation.baseline import NaiveRetriever, naive_chunks
@@ -312,9 +315,37 @@ def _squad_in(settings: Settings, root: Path, path: Path, paragraphs: list[tuple
         raw = dict(paragraphs)
         coverage[NAIVE] = {"chunks": span_coverage(questions, lambda d: by_doc.get(d, []), lambda d: raw.get(d, ""))}
     results = {mode: _paragraph_metrics(questions, search) for mode, search in searchers.items()}
-    return {"benchmark": str(path), "created": time.strftime("%Y-%m-%d %H:%M"), "model": settings.embed_model,
-            "paragraphs": len(paragraphs), "questions": len(questions), "n_chunks": len(engine.index.chunks),
-            "modes": results, "span_coverage": coverage}
+    report = {"benchmark": str(path), "created": time.strftime("%Y-%m-%d %H:%M"), "model": settings.embed_model,
+              "paragraphs": len(paragraphs), "questions": len(questions), "n_chunks": len(engine.index.chunks),
+              "modes": results, "span_coverage": coverage}
+    if answers:
+        embedder.clear_query_cache()
+        report["answers"] = squad_answer_metrics(questions, lambda q: engine.ask(q, llm=False))
+    return report
+
+
+def squad_answer_metrics(questions: Sequence[Question], ask: Callable) -> dict:
+    """Extractive answers on a SQuAD-style set: the share whose shown text contains a gold answer span,
+    the share declined (every question there has an answer), `ask` latency, and the questions missed."""
+    shown = declines = 0
+    missed: list[str] = []
+    latencies = []
+    for q in questions:
+        started = time.perf_counter()
+        answer = ask(q.question)
+        latencies.append((time.perf_counter() - started) * 1000)
+        if answer_contains_gold(answer.text, q.evidence):
+            shown += 1
+        else:
+            missed.append(q.id)
+        declines += declined(answer)
+    n = max(1, len(questions))
+    latencies.sort()
+    return {"gold_span_in_answer": round(shown / n, 4), "declined": round(declines / n, 4),
+            "latency_p50_ms": round(latencies[len(latencies) // 2], 1) if latencies else 0.0,
+            "latency_p95_ms": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1)
+            if latencies else 0.0,
+            "missed": missed}
 
 
 def _paragraph_metrics(questions: Sequence[Question], search: Callable) -> dict:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rag.lexicon import lexicon
 from rag.lexicon.places import national_places
-from rag.zh import YEAR_MENTION
+from rag.zh import YEAR_MENTION, plausible_region
 
 # Province-level units and the short names reports and file names use (宁夏, 广西, 新疆 …), from the
 # national list of divisions (rag/lexicon/places).
@@ -124,8 +124,8 @@ def _district_counts(text: str) -> Counter[str]:
     for match in re.finditer(rf"[{HAN}]{{2}}(?:新区|区|县)", text):
         name = match.group(0)
         generic = name.endswith(tuple(_NOT_REGION_ENDINGS)) and not name.endswith("新区")
-        if generic or name in _NOT_REGION_ENDINGS:
-            continue
+        if generic or name in _NOT_REGION_ENDINGS or not plausible_region(name):
+            continue  # 分布区, 华人区, 一百县: phrases, not places
         counts[name] += 1
     return counts
 

@@ -58,7 +58,10 @@ def _answer_words(data: dict) -> AnswerWords:
 @dataclass(frozen=True)
 class Lexicon:
     question_words: frozenset[str]
+    question_word_pattern: re.Pattern[str]
     asks_number: re.Pattern[str]
+    asks_entity: re.Pattern[str]
+    asks_amount: re.Pattern[str]
     asks_target: re.Pattern[str]
     synonyms: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
@@ -111,7 +114,10 @@ def lexicon() -> Lexicon:
     query, numbers, meta = data["query"], data["numbers"], data["metadata"]
     return Lexicon(
         question_words=_words(query["question_words"]),
+        question_word_pattern=re.compile(query["question_word_pattern"]),
         asks_number=re.compile(query["asks_number"]),
+        asks_entity=re.compile(query["asks_entity"]),
+        asks_amount=re.compile(query["asks_amount"]),
         asks_target=re.compile(query["asks_target"]),
         synonyms={k: tuple(v) for k, v in query["synonyms"].items()},
         stopwords=_words(data["bm25"]["stopwords"]),

@@ -19,7 +19,18 @@ from functools import lru_cache
 from rag.lexicon import lexicon
 from rag.lexicon.places import Place, national_places
 from rag.records import Query
-from rag.zh import HAN, expand_two_digit_years, jieba_tokenizer, normalize_query, tokenize, years_in
+from rag.zh import (
+    HAN,
+    NATIONAL,
+    Word,
+    expand_two_digit_years,
+    normalize_query,
+    plausible_region,
+    pos_words,
+    reads_as_place,
+    tokenize,
+    years_in,
+)
 
 _SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "自治州", "新区", "区", "县", "省", "市")
 _GROWTH = re.compile(r"增长|增速|增幅|涨了|涨幅|提高了?多少|下降了?多少|同比")
@@ -28,7 +39,6 @@ _LIST = re.compile(r"哪些|有哪几|哪几|列举|包括什么|包括哪")
 
 # The national government names itself so (rag/ingest/metadata.py reads a report titled 国务院… or
 # 中华人民共和国… as about 全国): a question naming 国务院 asks about the 全国 report.
-NATIONAL = "全国"
 _NATIONAL_NAMES = ("国务院", "中华人民共和国", "中央政府")
 
 
@@ -49,50 +59,6 @@ def region_aliases(region: str) -> list[str]:
 
 
 _SUFFIX_PLACE = re.compile(rf"([{HAN}]{{2,3}}?)(?:新区|区|县)")
-
-
-@lru_cache(maxsize=1)
-def _pos_tokenizer():
-    import jieba.posseg
-
-    return jieba.posseg.POSTokenizer(jieba_tokenizer())
-
-
-Word = tuple[int, int, str]  # start, end, part-of-speech flag
-
-
-@lru_cache(maxsize=4096)
-def pos_words(text: str) -> tuple[Word, ...]:
-    """jieba's words of `text` with their character spans and part-of-speech flags (ns = place name)."""
-    out, pos = [], 0
-    for pair in _pos_tokenizer().lcut(text, HMM=True):
-        out.append((pos, pos + len(pair.word), pair.flag))
-        pos += len(pair.word)
-    return tuple(out)
-
-
-def reads_as_place(words: tuple[Word, ...], start: int, end: int, full_name: bool = False) -> bool:
-    """Does `text[start:end]` read as a place name in its sentence, not as a piece of other words?
-
-    The span must start and end on jieba word boundaries (方正 in 西方|正典, 安达 in 卢安达, 东区 in 划分|为|东区
-    are pieces), and its first word must be tagged a place name (ns) — 发球区, 控制区 (n), 主要 (b), 一个 / 第一
-    (m), 哪一 (r), 武功 (nr) are not. An official full name with its suffix (广州市, 西湖区) needs the
-    boundaries only."""
-    inside = [w for w in words if start <= w[0] and w[1] <= end]
-    if not inside or inside[0][0] != start or inside[-1][1] != end:
-        return False
-    return full_name or inside[0][2].startswith("ns")
-
-
-def plausible_region(name: str) -> bool:
-    """An index region that can be a place: a listed division, the nation, or a name jieba reads as a
-    place (钱塘新区) — not a phrase a metadata reader took for one (一个区, 主要区, 发球区)."""
-    if name == NATIONAL or national_places().by_name(name):
-        return True
-    stem = re.sub(r"(?:新区|区|县|市)$", "", name)
-    if len(stem) >= 2 and stem != name and national_places().by_name(stem):
-        return True  # 钱塘新区: a listed place's name with a zone suffix (no tagger needed at start-up)
-    return reads_as_place(pos_words(name), 0, len(name))
 
 
 def _suffix_places(text: str, known: Sequence[tuple[int, int]] = ()) -> list[tuple[str, int, int]]:
@@ -207,7 +173,8 @@ class QueryParser:
             unknown = set()  # an index without region metadata cannot say a place is not covered
         terms = tuple(dict.fromkeys(t for t in tokenize(text) if t not in lex.question_words and not t.isdigit()))
         aliases = {a for r in regions for a in self._aliases[r]} | set(places)
-        topic = tuple(t for t in terms if len(t) >= 2 and not _is_place_or_year(t, aliases))
+        topic = tuple(t for t in terms if len(t) >= 2 and not _is_place_or_year(t, aliases)
+                      and not lex.question_word_pattern.fullmatch(t))
         query = Query(
             raw=question,
             text=text,
@@ -252,8 +219,8 @@ def measure_asked(text: str) -> str:
         return "value"  # 「谁的GDP更高」: two figures to compare
     if _LIST.search(text):
         return "list"
-    if lex.asks_number.search(text):
-        return "value"
+    if lex.asks_number.search(text) and (lex.asks_amount.search(text) or not lex.asks_entity.search(text)):
+        return "value"  # 「收入多少」「GDP总值」, not 「哪种方式提高效率」
     return ""
 
 

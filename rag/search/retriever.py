@@ -304,7 +304,8 @@ class Retriever:
             seen_text.add(key)
             passage = self.passages.around(chunk)
             hits.append(Hit(rank=len(hits) + 1, score=score, chunk=chunk, scores=per_ranker.get(i, {}),
-                            passage=passage if len(passage) > 1 else ()))
+                            passage=passage if len(passage) > 1 else (),
+                            sure_metadata=bool(self.sure_metadata[i])))
             if len(hits) >= top_k:
                 break
         return hits

@@ -167,3 +167,15 @@ def test_the_lead_prefers_the_figure_in_the_unit_asked() -> None:
     query = parse_query("余杭2024年种粮一亩能打多少斤", REGIONS)
     lead = lead_line(query, Sentence(Hit(1, 1.0, chunk), text, 1.0, text, 0))
     assert lead is not None and "1050斤" in lead.text and "42.2亿斤" not in lead.text
+
+
+def test_a_passage_whose_place_was_only_guessed_answers_when_it_names_the_place_asked() -> None:
+    # DRCD: a paragraph on Hong Kong companies whose region a mention count read as 自治区
+    text = "根据富比士的资料显示,中国移动有限公司是在香港注册的公司中市值最高的一间。"
+    guessed = _chunk("hk#1", text, region="广东省", years=())
+    query = parse_query("在香港注册的公司中市值最高的公司是哪一家?", ["香港特别行政区", "广东省"])
+    assert query.regions == {"香港特别行政区"}
+    picked = pick_sentences(query, [Hit(1, 1.0, guessed, sure_metadata=False)])
+    assert picked and "中国移动" in picked[0].display
+    # the same words in a report whose title says it is about another place: never the answer for this one
+    assert not pick_sentences(query, [Hit(1, 1.0, guessed, sure_metadata=True)])
