@@ -179,3 +179,22 @@ def test_a_passage_whose_place_was_only_guessed_answers_when_it_names_the_place_
     assert picked and "中国移动" in picked[0].display
     # the same words in a report whose title says it is about another place: never the answer for this one
     assert not pick_sentences(query, [Hit(1, 1.0, guessed, sure_metadata=True)])
+
+
+def test_a_year_is_answered_with_its_own_figure_not_a_summary_of_five_years() -> None:
+    # 2026 Ningxia report: the five years' summary and the year's result in one section
+    summary = _chunk("nx#1", "地区生产总值跨越5000亿元大关，年均增长5.7%。", region="宁夏回族自治区", years=(2025, 2026))
+    year = _chunk("nx#2", "全年实现地区生产总值5696亿元，增长5.3%，超过全国平均水平。", region="宁夏回族自治区",
+                  years=(2025, 2026))
+    query = parse_query("宁夏2025年地区生产总值是多少", ["宁夏回族自治区"])
+    picked = pick_sentences(query, [Hit(1, 1.0, summary, sure_metadata=True), Hit(2, 0.9, year, sure_metadata=True)])
+    assert "5696亿元" in picked[0].display
+
+
+def test_a_who_question_prefers_the_sentence_that_names_a_person() -> None:
+    # the Yuhang seed: the report's byline, not the sentence that says a report is given
+    given = _chunk("yh#1", "现在,我代表区人民政府向大会报告工作,请予审议。", region="余杭区")
+    byline = _chunk("yh#2", "杭州市余杭区人民政府代区长  王牮", region="余杭区")
+    query = parse_query("余杭区政府工作报告是谁作的", REGIONS)
+    picked = pick_sentences(query, [Hit(1, 1.0, given, sure_metadata=True), Hit(2, 0.9, byline, sure_metadata=True)])
+    assert any("王牮" in s.display for s in picked)
