@@ -38,8 +38,6 @@ _GROWTH_WORD = re.compile(r"增长|增速|增幅|下降|提高|降低|回落|上
 _SHARE_WORD = re.compile(r"占|比重|比例|强度")
 _ASKS_HOW = re.compile(r"如何|怎么|怎样|措施|举措|安排|打算|做法|哪些工作|重点")
 _THRESHOLD = re.compile(r"突破|超过|超|逾|近|约|接近")
-# A summary of several years (「这五年…年均增长5.7%」) states no one year's figure.
-_MULTI_YEAR = re.compile(r"年均|这五年|五年来|过去五年|十[一二三四五]五(?:时期|期间|以来)")
 # What kind of thing an open question asks for: a person (「…是谁作的」) or a time (「…于何年开工」).
 _ASKS_PERSON = re.compile(r"谁|何人|哪位|哪一位")
 _ASKS_TIME = re.compile(r"哪一?年|何年|何时|什么时候|什么时间|几月|哪一天|哪天")
@@ -156,7 +154,7 @@ def _measure_fit(query: Query, search: str, chunk: Chunk) -> float:
             fit -= 0.2
     if _SHARE_WORD.search(query.text) and measure in ("value", "") and not _SHARE_WORD.search(search):
         fit -= 0.3  # 「占GDP比重是多少」: a sentence with no share in it states another measure
-    if query.years and measure in ("value", "growth") and _MULTI_YEAR.search(search) and not _MULTI_YEAR.search(
+    if query.years and measure in ("value", "growth") and lex.multi_year.search(search) and not lex.multi_year.search(
             query.text):
         fit -= 0.2  # 「2025年地区生产总值」: 「全年实现…5696亿元」, not the five years' 「年均增长5.7%」
     return fit

@@ -85,6 +85,10 @@ class Lexicon:
     doc_types: tuple[tuple[str, str], ...]
     user_dict: Path
     answer: AnswerWords | None = None
+    review_heading: re.Pattern[str] = re.compile("回顾")
+    plan_heading: re.Pattern[str] = re.compile("目标")
+    review_always: re.Pattern[str] = re.compile("执行情况")
+    multi_year: re.Pattern[str] = re.compile("年均")
 
     def expansions(self, text: str) -> list[str]:
         """Report terms for the user's words found in `text` (lower-cased), not already in it."""
@@ -141,6 +145,10 @@ def lexicon() -> Lexicon:
         doc_types=tuple((a, b) for a, b in meta["doc_types"]),
         user_dict=DATA_DIR / "userdict.txt",
         answer=_answer_words(data["answer"]),
+        review_heading=re.compile(data["sections"]["review_heading"]),
+        plan_heading=re.compile(data["sections"]["plan_heading"]),
+        review_always=re.compile(data["sections"]["review_always"]),
+        multi_year=re.compile(data["sections"]["multi_year"]),
     )
 
 

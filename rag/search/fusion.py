@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.lexicon import lexicon
 from rag.records import Chunk
 from rag.zh import years_in
 
@@ -117,20 +117,27 @@ def period_matches(measure: str, query_years: Collection[int], doc_years: Collec
 # A report's top-level headings date its parts: 「一、2024年工作回顾」 reviews 2024, 「二、2025年目标任务」 plans
 # 2025. Within one report (which holds both), a question for a year's results prefers the part that
 # reviews that year, one for its targets the part that plans it.
-_REVIEW_HEADING = re.compile(r"回顾|总结|成就|成绩|执行情况|过去")
-_PLAN_HEADING = re.compile(r"要求|目标|任务|安排|重点工作|主要工作|计划|打算|部署")
 
 
 @lru_cache(maxsize=65536)
 def section_period(heading: str) -> tuple[frozenset[int], str] | None:
     """The years a top-level heading names and whether its part reviews them ("review") or plans them
     ("plan"), by whichever word comes first; None when it names no year or says neither."""
-    years = years_in(heading, written=True)
-    review, plan = _REVIEW_HEADING.search(heading), _PLAN_HEADING.search(heading)
+    years = years_in(heading)  # a heading may write 「一、2022国民经济…」 without 年
+    lex = lexicon()
+    review, plan = lex.review_heading.search(heading), lex.plan_heading.search(heading)
     if not years or not (review or plan):
         return None
-    kind = "review" if review and (not plan or review.start() < plan.start()) else "plan"
+    always = lex.review_always.search(heading) is not None
+    kind = "review" if review and (always or not plan or review.start() < plan.start()) else "plan"
     return frozenset(years), kind
+
+
+def sums_up_years(measure: str, query_years: Collection[int], query_text: str, body: str) -> bool:
+    """A passage summing up several years (这五年, 年均) for a question about one year's results."""
+    multi = lexicon().multi_year
+    return (len(query_years) == 1 and measure in ("", "value", "growth") and multi.search(body) is not None
+            and multi.search(query_text) is None)
 
 
 def section_matches(measure: str, query_years: Collection[int], breadcrumb: Sequence[str]) -> bool:

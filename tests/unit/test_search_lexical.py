@@ -182,3 +182,23 @@ def test_a_reports_headings_date_its_parts() -> None:
     assert section_matches("", {2024}, review)  # a figure asked without saying for what: the results
     assert section_matches("target", {2025}, plan) and not section_matches("target", {2024}, review)
     assert not section_matches("list", {2024}, review) and not section_matches("value", set(), review)
+
+
+def test_a_plan_execution_heading_reviews_its_year() -> None:
+    from rag.search.fusion import section_period
+
+    # the Binjiang and Gongshu seeds: 「计划执行情况」 says 计划 first but reports how the year went
+    assert section_period("一、2021年国民经济和社会发展计划执行情况") == ({2021}, "review")
+    assert section_period("一、2022国民经济和社会发展计划执行情况") == ({2022}, "review")  # no 年 after the year
+    assert section_period("二、2022年国民经济和社会发展主要预期目标和任务") == ({2022}, "plan")
+
+
+def test_a_summary_of_five_years_is_no_answer_for_one_year() -> None:
+    from rag.search.fusion import sums_up_years
+
+    five = "五年来，我们坚定不移推动高质量发展，经济总量跨过两个万亿元大关。"
+    year = "过去一年，全年实现地区生产总值67665亿元，增长5.1%。"
+    assert sums_up_years("value", {2025}, "四川2025年地区生产总值是多少", five)
+    assert not sums_up_years("value", {2025}, "四川2025年地区生产总值是多少", year)
+    assert not sums_up_years("value", {2021, 2025}, "四川这五年地区生产总值年均增长多少", five)
+    assert not sums_up_years("target", {2026}, "四川2026年地区生产总值目标", five)
