@@ -38,6 +38,8 @@ _GROWTH_WORD = re.compile(r"增长|增速|增幅|下降|提高|降低|回落|上
 _SHARE_WORD = re.compile(r"占|比重|比例|强度")
 _ASKS_HOW = re.compile(r"如何|怎么|怎样|措施|举措|安排|打算|做法|哪些工作|重点")
 _THRESHOLD = re.compile(r"突破|超过|超|逾|近|约|接近")
+# Words of a question that say which measure of an indicator is asked, not which indicator.
+_MEASURE_WORD = re.compile(r"增长|增速|增幅|增长率|目标|计划|预期|实际|完成|情况|更高|更低|更多|更少|最高|最低|对比|变化")
 # What kind of thing an open question asks for: a person (「…是谁作的」) or a time (「…于何年开工」).
 _ASKS_PERSON = re.compile(r"谁|何人|哪位|哪一位")
 _ASKS_TIME = re.compile(r"哪一?年|何年|何时|什么时候|什么时间|几月|哪一天|哪天")
@@ -126,6 +128,19 @@ def _topic_coverage(query: Query, search: str, without: Sequence[str] = ()) -> f
         if grams:
             total += 0.6 * sum(1 for g in grams if g in search) / len(grams)
     return total / len(topic)
+
+
+def _holds_head(query: Query, search: str) -> bool:
+    """Does the sentence name the indicator asked — the longest topic term that is not a word of the measure
+    (增长, 目标, 更高), the later on a tie (Chinese noun phrases are head-final: 城镇|登记|失业率) — as
+    written, by a report synonym, or by one of its character bigrams?"""
+    names = [t for t in query.topic if not _MEASURE_WORD.search(t)]
+    if not names:
+        return True
+    head = max(reversed(names), key=len)
+    if head in search or any(x in search for x in lexicon().synonyms.get(head.lower(), ())):
+        return True
+    return any(g in search for g in char_bigrams(head))  # 「粮食产量」 in 「粮食生产…总产达到557亿斤」
 
 
 def _in_target_list(search: str, chunk: Chunk) -> bool:
@@ -290,6 +305,8 @@ def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sent
     specific = number_asked or bool(query.regions or query.years)
     if evidence < (MIN_SCORE if number_asked else MIN_SCORE_PLACE if specific else MIN_SCORE_OPEN):
         return []
+    if not veto and number_asked and not _holds_head(query, best.search):
+        return []  # a part of a question (「…和城镇登记失业率分别是多少」) answered only by a sentence on its own indicator
     if (veto and number_asked and semantic is not None and not query.parts and query.measure != "target"
             and _topic_coverage(query, best.search) < MIN_COVERAGE_ALONE
             and semantic(query.text, [best.search[:SEMANTIC_CHARS]])[0] < MIN_SEMANTIC_ALONE):

@@ -107,11 +107,16 @@ def _names(text: str, alias: str, region: str) -> bool:
     start = text.find(alias)
     while start >= 0:
         longer = text[start : start + len(alias) + 1]
-        if longer == alias or region.startswith(longer) or not any(
-                p.name == longer for p in national_places().by_name(longer)):
+        ranks = alias == NATIONAL and _NATIONAL_RANK.search(text[max(0, start - 2) : start + len(alias) + 2])
+        if not ranks and (longer == alias or region.startswith(longer) or not any(
+                p.name == longer for p in national_places().by_name(longer))):
             return True
         start = text.find(alias, start + 1)
     return False
+
+
+# 「增速在全国排第几」「居全国第1位」: 全国 as the scale of a ranking, not the place asked about
+_NATIONAL_RANK = re.compile(r"(?:在|居|列|位居|位列)全国|全国(?:排|第|前列|首位|前|领先|平均)")
 
 
 class QueryParser:

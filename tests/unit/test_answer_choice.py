@@ -198,3 +198,16 @@ def test_a_who_question_prefers_the_sentence_that_names_a_person() -> None:
     query = parse_query("余杭区政府工作报告是谁作的", REGIONS)
     picked = pick_sentences(query, [Hit(1, 1.0, given, sure_metadata=True), Hit(2, 0.9, byline, sure_metadata=True)])
     assert any("王牮" in s.display for s in picked)
+
+
+def test_a_part_of_a_question_is_answered_only_by_a_sentence_on_its_own_indicator() -> None:
+    # the Gongshu seed reports new urban jobs but no registered unemployment rate
+    jobs = _chunk("gs#1", "坚持就业优先战略,建成数字就业服务应用场景,新增城镇就业3.4万人。")
+    query = parse_query("拱墅2022年新增就业和城镇登记失业率分别是多少", REGIONS)
+    first, second = query.parts
+    assert pick_sentences(first, [Hit(1, 1.0, jobs, sure_metadata=True)], veto=False)
+    assert not pick_sentences(second, [Hit(1, 1.0, jobs, sure_metadata=True)], veto=False)
+    # a report's own wording of the indicator still answers: 「粮食产量」 in 「粮食生产…总产达到557亿斤」
+    grain = _chunk("hb#1", "克服雨雪冰冻等严重灾害影响,粮食生产再获丰收,总产达到557亿斤。", region="湖北省", years=(2024, 2025))
+    part = parse_query("湖北2024年粮食产量多少", ["湖北省"])
+    assert pick_sentences(part, [Hit(1, 1.0, grain, sure_metadata=True)], veto=False)

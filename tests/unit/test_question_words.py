@@ -54,3 +54,10 @@ def test_a_phrase_ending_in_qu_is_no_region_of_a_document() -> None:
     # DRCD paragraphs: 分布區, 華人區, 自治區 were read as the paragraph's district
     text = "客家语是客家民系的母语，分布区域非常广泛。海外华人区。自治区。拱墅区经济稳步增长，拱墅区。"
     assert dict(_district_counts(text)) == {"拱墅区": 2}
+
+
+def test_national_as_the_scale_of_a_ranking_is_no_place_asked() -> None:
+    regions = ["全国", "甘肃省"]
+    assert parse_query("甘肃2024年外贸增速在全国排第几", regions).regions == {"甘肃省"}
+    assert parse_query("甘肃增速居全国第几位", regions).regions == {"甘肃省"}
+    assert parse_query("2024年全国国内生产总值是多少", regions).regions == {"全国"}
