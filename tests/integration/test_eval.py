@@ -13,10 +13,11 @@ QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 # Regression floors, set a little below the values measured when they were last raised
 # (see eval/reports/latest.md): a change that loses retrieval quality fails here.
 # Raised with the in-scope rankers and the query-adaptive lexical weight (issue 14): measured hit@1 0.828,
-# hit@5 0.993, MRR@10 0.894 on these kinds; unanswerable declined 1.000 (rag eval, eval/reports/latest.md).
-HYBRID_HIT1_FLOOR = 0.80
+# hit@5 0.993, MRR@10 0.894 on these kinds; then with report parts read right (「计划执行情况」 reviews its
+# year): 0.866 / 0.993 / 0.918; unanswerable declined 1.000 (rag eval, eval/reports/latest.md).
+HYBRID_HIT1_FLOOR = 0.84
 HYBRID_HIT5_FLOOR = 0.97
-HYBRID_MRR10_FLOOR = 0.87
+HYBRID_MRR10_FLOOR = 0.89
 UNANSWERABLE_DECLINED_FLOOR = 0.90
 # The retrieval floors are measured on the first nine kinds; the answer-oriented kinds added later
 # (paraphrase, multi_part, compare, …) are measured by the answer evaluation.
