@@ -39,7 +39,8 @@ _SHARE_WORD = re.compile(r"占|比重|比例|强度")
 _ASKS_HOW = re.compile(r"如何|怎么|怎样|措施|举措|安排|打算|做法|哪些工作|重点")
 _THRESHOLD = re.compile(r"突破|超过|超|逾|近|约|接近")
 # Words of a question that say which measure of an indicator is asked, not which indicator.
-_MEASURE_WORD = re.compile(r"增长|增速|增幅|增长率|目标|计划|预期|实际|完成|情况|更高|更低|更多|更少|最高|最低|对比|变化")
+# A term is one when it ends with one (控制目标, 完成情况): 实际利用外资 names an indicator.
+_MEASURE_WORD = re.compile(r".{0,3}(?:增长|增速|增幅|增长率|目标|计划|预期|实际|完成|情况|更高|更低|更多|更少|最高|最低|对比|变化)")
 # What kind of thing an open question asks for: a person (「…是谁作的」) or a time (「…于何年开工」).
 _ASKS_PERSON = re.compile(r"谁|何人|哪位|哪一位")
 _ASKS_TIME = re.compile(r"哪一?年|何年|何时|什么时候|什么时间|几月|哪一天|哪天")
@@ -121,7 +122,7 @@ def _topic_coverage(query: Query, search: str, without: Sequence[str] = ()) -> f
     lex = lexicon()
     total = 0.0
     for term in topic:
-        if term in search or any(x in search for x in lex.synonyms.get(term.lower(), ())):
+        if term in search or any(x in search for x in lex.related(term)):
             total += 1.0
             continue
         grams = char_bigrams(term)
@@ -134,11 +135,11 @@ def _holds_head(query: Query, search: str) -> bool:
     """Does the sentence name the indicator asked — the longest topic term that is not a word of the measure
     (增长, 目标, 更高), the later on a tie (Chinese noun phrases are head-final: 城镇|登记|失业率) — as
     written, by a report synonym, or by one of its character bigrams?"""
-    names = [t for t in query.topic if not _MEASURE_WORD.search(t)]
+    names = [t for t in query.topic if not _MEASURE_WORD.fullmatch(t)]
     if not names:
         return True
     head = max(reversed(names), key=len)
-    if head in search or any(x in search for x in lexicon().synonyms.get(head.lower(), ())):
+    if head in search or any(x in search for x in lexicon().related(head)):
         return True
     return any(g in search for g in char_bigrams(head))  # 「粮食产量」 in 「粮食生产…总产达到557亿斤」
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -89,11 +89,29 @@ class Lexicon:
     plan_heading: re.Pattern[str] = re.compile("目标")
     review_always: re.Pattern[str] = re.compile("执行情况")
     multi_year: re.Pattern[str] = re.compile("年均")
+    related_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def related(self, term: str) -> tuple[str, ...]:
+        """Words a report may write for `term`, both ways: its synonyms, and the words whose synonyms it is
+        (实际利用外资 -> 实到外资, 实际使用外资)."""
+        return self.related_words.get(term.lower(), ())
 
     def expansions(self, text: str) -> list[str]:
         """Report terms for the user's words found in `text` (lower-cased), not already in it."""
         lowered = text.lower()
         return [full for short, fulls in self.synonyms.items() if short in lowered for full in fulls if full not in text]
+
+
+def _both_ways(synonyms: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """term -> its synonyms, then the words whose synonyms it is — other wordings only (实到外资 for
+    实际利用外资), not a part of it (外资, 就业 say less than 实际利用外资, 新增城镇就业)."""
+    out: dict[str, list[str]] = {k: [w for w in v if w.lower() != k] for k, v in synonyms.items()}
+    for key, values in synonyms.items():
+        for value in values:
+            words = out.setdefault(value.lower(), [])
+            if key not in value.lower() and key not in words:
+                words.append(key)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _words(text: str) -> frozenset[str]:
@@ -124,6 +142,7 @@ def lexicon() -> Lexicon:
         asks_amount=re.compile(query["asks_amount"]),
         asks_target=re.compile(query["asks_target"]),
         synonyms={k: tuple(v) for k, v in query["synonyms"].items()},
+        related_words=_both_ways({k: tuple(v) for k, v in query["synonyms"].items()}),
         stopwords=_words(data["bm25"]["stopwords"]),
         not_places=_words(data["places"]["not_places"]),
         place_suffixes=tuple(data["places"]["suffixes"]),

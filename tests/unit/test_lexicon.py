@@ -36,3 +36,14 @@ def test_zh_primitives_on_real_snippets():
     # bigrams bridge segmentation choices: 网络零售额 and 网上零售 share 零售
     assert set(char_bigrams("网络零售额")) & set(char_bigrams("网上零售")) == {"零售"}
     assert char_bigrams("增长7.5% GDP") == ["增长", "7.5%", "gdp"]
+
+
+def test_report_synonyms_are_read_both_ways_but_a_part_is_no_synonym() -> None:
+    from rag.facts.values import normalize_indicator
+    from rag.lexicon import lexicon
+
+    lex = lexicon()
+    assert set(lex.related("实际利用外资")) == {"实到外资", "实际使用外资"}  # the seeds' 实到外资11.75亿美元
+    assert "外资" not in lex.related("实际利用外资") and lex.related("新增城镇就业") == ()
+    # tables keep their own names: a user's word maps to the table's, never the other way round
+    assert normalize_indicator("实际利用外资(亿美元)") == "实际利用外资" == normalize_indicator("实到外资")
