@@ -10,7 +10,7 @@ the fusion (`Retriever.fuse`, a cheap pure step) is re-run per setting. Sets:
 - drcd, cmrc: SQuAD-style dev sets, each over an index of its paragraphs (--drcd-index, --cmrc-index;
   build them with `python eval/sweep_fusion.py --prepare`), scored by the gold paragraph's rank.
 
-    python eval/sweep_fusion.py [--sets seeds,corpus,drcd,cmrc] [--grid default|small|lexical|period|adaptive|dense|section|years|focus|full]
+    python eval/sweep_fusion.py [--sets seeds,corpus,drcd,cmrc] [--grid default|small|lexical|period|adaptive|dense|section|years|bigram|focus|full]
 
 The cached rankings are `Retriever.candidate_rankings`: the corpus-wide rankers and, for a question
 naming a region with sure metadata, the same rankers inside that region's documents ("scoped:…").
@@ -150,6 +150,9 @@ def grid(kind: str):
     elif kind == "years":  # a several-years summary against one year's passage
         for multi, section in itertools.product((0.0, 0.25, 0.5, 0.75, 1.0, 1.5), (0.35, 0.5)):
             yield replace(base, multi_year=multi, section_boost=section)
+    elif kind == "bigram":  # the bigram ranker's weight with the dense weight, scope agreement at 10
+        for bigram, dense in itertools.product((2.0, 2.1, 2.2, 2.25), (0.7, 0.8, 0.9)):
+            yield replace(base, bigram=bigram, dense=dense, scope_agreement=10)
     elif kind == "focus":
         for bm25, bigram, title, region, year in itertools.product(
                 (1.0, 1.5, 2.0), (1.5, 2.0), (0.0, 0.5, 1.0), (0.5, 1.0, 2.0), (0.25, 0.5)):
@@ -172,7 +175,7 @@ def main() -> None:
     parser.add_argument("--drcd-index", default="/tmp/i14/drcd_index")
     parser.add_argument("--cmrc-index", default="/tmp/i14/cmrc_index")
     parser.add_argument("--limit", type=int, help="benchmarks: about this many questions, evenly spaced")
-    parser.add_argument("--grid", default="small", choices=("small", "lexical", "period", "adaptive", "dense", "section", "years", "focus", "full", "default"))
+    parser.add_argument("--grid", default="small", choices=("small", "lexical", "period", "adaptive", "dense", "section", "years", "bigram", "focus", "full", "default"))
     parser.add_argument("--out", help="write every row as JSON lines here")
     args = parser.parse_args()
     settings = load_settings()

@@ -40,6 +40,7 @@ from rag.search.titles import DocumentTitles
 from rag.zh import char_bigrams, tokenize
 
 MODES = ("hybrid", "dense", "bm25")  # the one list of search modes, default first
+HYBRID_RANKERS = 3  # jieba BM25, character-bigram BM25, dense
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ class FusionWeights:
     # results (rag.search.fusion.sums_up_years); only in reports with sure metadata.
     multi_year: float = 0.25
     # The documents a question names by sure metadata are searched on their own (`scoped_rankings`) and
-    # boosted as sure when one of them has a passage in this many best of a corpus-wide ranking.
+    # boosted as sure when one of them has a passage in this many best of a corpus-wide ranking (of each of
+    # hybrid's three; a one-ranker mode looks three times as deep).
     scope_agreement: int = 5
     # The lexical rankers' weights shrink by this times the share of the question's words no passage uses
     # (`Retriever.lexical_trust`), to no less than `lexical_floor` of their weight.
@@ -270,9 +272,13 @@ class Retriever:
         codes = self._scope_codes(query) if query.regions else frozenset()
         if not codes:
             return False
-        top = self.weights.scope_agreement
-        return any(int(self.row_docs[row]) in codes
-                   for name, ranking in rankings.items() if not name.startswith(SCOPED) for row, _ in ranking[:top])
+        corpus_wide = [ranking for name, ranking in rankings.items() if not name.startswith(SCOPED)]
+        if not corpus_wide:
+            return False
+        # the same number of candidates whatever the mode: `scope_agreement` from each of hybrid's three
+        # rankers, or three times as deep in the one ranking of a bm25 or dense search
+        top = -(-self.weights.scope_agreement * HYBRID_RANKERS // len(corpus_wide))
+        return any(int(self.row_docs[row]) in codes for ranking in corpus_wide for row, _ in ranking[:top])
 
     def scoped_rankings(self, query: Query, mode: str, limit: int, allowed: np.ndarray | None = None,
                         ) -> dict[str, list[tuple[int, float]]]:
