@@ -119,16 +119,15 @@ def _topic_coverage(query: Query, search: str, without: Sequence[str] = ()) -> f
     topic = [t for t in query.topic if not any(t in w or w in t for w in without)]
     if not topic:
         return 0.0
-    lex = lexicon()
-    total = 0.0
-    for term in topic:
-        if term in search or any(x in search for x in lex.related(term)):
-            total += 1.0
-            continue
-        grams = char_bigrams(term)
-        if grams:
-            total += 0.6 * sum(1 for g in grams if g in search) / len(grams)
-    return total / len(topic)
+    return sum(_term_share(term, search) for term in topic) / len(topic)
+
+
+def _term_share(term: str, search: str) -> float:
+    """1 when the sentence holds the term or a report synonym of it, else 0.6 × the share of its bigrams."""
+    if term in search or any(x in search for x in lexicon().related(term)):
+        return 1.0
+    grams = char_bigrams(term)
+    return 0.6 * sum(1 for g in grams if g in search) / len(grams) if grams else 0.0
 
 
 def _holds_head(query: Query, search: str) -> bool:
@@ -139,9 +138,7 @@ def _holds_head(query: Query, search: str) -> bool:
     if not names:
         return True
     head = max(reversed(names), key=len)
-    if head in search or any(x in search for x in lexicon().related(head)):
-        return True
-    return any(g in search for g in char_bigrams(head))  # 「粮食产量」 in 「粮食生产…总产达到557亿斤」
+    return _term_share(head, search) > 0  # 「粮食产量」 in 「粮食生产…总产达到557亿斤」
 
 
 def _in_target_list(search: str, chunk: Chunk) -> bool:

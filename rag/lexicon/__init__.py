@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -84,12 +84,12 @@ class Lexicon:
     year_heading_words: re.Pattern[str]
     doc_types: tuple[tuple[str, str], ...]
     user_dict: Path
+    review_heading: re.Pattern[str]
+    plan_heading: re.Pattern[str]
+    review_always: re.Pattern[str]
+    multi_year: re.Pattern[str]
+    related_words: dict[str, tuple[str, ...]]
     answer: AnswerWords | None = None
-    review_heading: re.Pattern[str] = re.compile("回顾")
-    plan_heading: re.Pattern[str] = re.compile("目标")
-    review_always: re.Pattern[str] = re.compile("执行情况")
-    multi_year: re.Pattern[str] = re.compile("年均")
-    related_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def related(self, term: str) -> tuple[str, ...]:
         """Words a report may write for `term`, both ways: its synonyms, and the words whose synonyms it is

@@ -168,9 +168,7 @@ class QueryParser:
             spans.append((mention.start, mention.end))
             if not covered:
                 unknown.add(mention.text)
-        for name, start, _end in _suffix_places(text, spans):
-            if any(s <= start < e for s, e in spans):
-                continue
+        for name, _start, _end in _suffix_places(text, spans):  # outside the places already found
             places.append(name)
             if not self._covers(None, name):
                 unknown.add(name)
