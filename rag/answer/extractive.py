@@ -45,6 +45,7 @@ _MEASURE_WORD = re.compile(r".{0,3}(?:增长|增速|增幅|增长率|目标|计�
 _ASKS_PERSON = re.compile(r"谁|何人|哪位|哪一位")
 _ASKS_TIME = re.compile(r"哪一?年|何年|何时|什么时候|什么时间|几月|哪一天|哪天")
 _TIME_WRITTEN = re.compile(r"\d{1,4}年|\d{1,2}月|[一二三四五六七八九十]+世纪|\d+世纪|年代|[元明清]朝|民国")
+CLOZE_FIT = 0.3  # per phrase a sentence holds that fills the question's blank (「未来什么地」 -> 未来城市样板地), up to 3
 ANSWER_TYPE_FIT = 0.3  # a sentence holding the kind of thing asked (a person's name, a time) gains this, one without loses it
 _ACTUAL = re.compile(r"实际|实绩|实现了|完成了|全年完成|实际完成")
 # An amount asked in other words than the lexicon's 「多少」: 「经济盘子有多大」「占多大比例」.
@@ -216,6 +217,7 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
     actual_asked = bool(_ACTUAL.search(query.text))
     asked_names = [a for r in query.regions for a in region_aliases(r)]
     asked_type = None if number_asked else _answer_type(query.text)
+    blank = None if number_asked else cloze(query.text)
     for hit in hits[:max_hits]:
         if query.regions and hit.chunk.region not in query.regions and (
                 (hit.chunk.region and hit.sure_metadata) or not any(a in hit.chunk.body for a in asked_names)):
@@ -241,7 +243,8 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
                      + _measure_fit(query, search, hit.chunk) + _row_fit(query, hit.chunk)
                      + (0.2 if years and any(y in search for y in years) else 0.0)
                      + (0.1 if _FIGURE_UNIT.search(search) else 0.0)
-                     + (0.0 if asked_type is None else ANSWER_TYPE_FIT if asked_type(search) else -ANSWER_TYPE_FIT))
+                     + (0.0 if asked_type is None else ANSWER_TYPE_FIT if asked_type(search) else -ANSWER_TYPE_FIT)
+                     + _cloze_fit(blank, search))
             if hit.chunk.is_table_row and query.measure == "value" and not _SHARE_WORD.search(query.text):
                 row = _row_line(query, hit.chunk)
                 if row is None or not row[1] or row[1].endswith(("%", "个百分点")):
@@ -249,6 +252,26 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
             scored.append(Sentence(hit, display, score, search, index))
     scored.sort(key=lambda s: -s.score)
     return scored
+
+
+def cloze(text: str) -> re.Pattern[str] | None:
+    """The phrases that would fill a fill-in question's blank: 「未来什么地」 -> 未来…地, 「聚焦什么产业」 -> 聚焦…产业
+    (the two characters before the blank, up to two after it, a few words of one sentence between)."""
+    blank = lexicon().cloze_blank.search(text)
+    if blank is None:
+        return None
+    before = re.search(f"[{HAN}]{{2}}$", text[: blank.start()])
+    after = re.match(f"[{HAN}]{{1,2}}", text[blank.end():])
+    if before is None or after is None:
+        return None
+    right = after.group(0).rstrip("呢吗的了啊")
+    if not right or lexicon().question_word_pattern.fullmatch(before.group(0)):
+        return None
+    return re.compile(f"{re.escape(before.group(0))}[^。；;！？]{{1,32}}?{re.escape(right)}")
+
+
+def _cloze_fit(pattern: re.Pattern[str] | None, search: str) -> float:
+    return 0.0 if pattern is None else CLOZE_FIT * min(3, len(pattern.findall(search)))
 
 
 def _answer_type(text: str) -> Callable[[str], bool] | None:
@@ -538,7 +561,7 @@ def _row_line(query: Query, chunk: Chunk) -> tuple[str, str] | None:
 
 
 # --- lists: the items that follow a sentence announcing them -----------------------------------------
-_ENUMERATION = re.compile(r"哪些|哪几|有什么|包括|列举|分别是什么|是什么")
+_ENUMERATION = re.compile(r"哪些|哪几|有什么|包括|列举|分别是什么|是什么|各自")
 
 
 def asks_enumeration(text: str) -> bool:
@@ -662,7 +685,9 @@ def compose(query: Query, hits: list[Hit], *,
     how = not wants_figure and bool(_ASKS_HOW.search(query.text))
     # 「主要预期目标有哪些」: the sentence opening the targets, then the targets that follow it
     targets = asks_enumeration(query.text) and bool(lexicon().target_intro.search(best.search))
-    if announces_list(best.search) or query.measure == "list" or how or targets:
+    filled = (blank := cloze(query.text)) is not None and bool(blank.search(best.search))
+    if (announces_list(best.search) or query.measure == "list" or how or targets) and not filled:
+        # (a sentence that fills the question's blank holds the items itself: 「未来城市样板地、未来科技策源地…」)
         shown = {s.display for s in sentences}
         whole = how and not announces_list(best.search)
         for hit, display, search in list_items(best, chunks_after, whole=whole, section_rest=section_rest):

@@ -26,6 +26,8 @@ from rag.zh import CN_DIGITS, char_bigrams
 MIN_ITEMS, MAX_ITEMS, MAX_TABLE_ITEMS = 3, 16, 30
 _ITEM_MARK = re.compile(rf"^(?:[(（][{CN_DIGITS}\d]+[)）]|[{CN_DIGITS}]+、|\d+[.、．])")
 MIN_LIST_SCORE = 0.9  # below this the extractive answer is shown instead
+HEADING_DOCS = 3  # documents of the top hits whose every heading is matched against the question
+HEADING_FIT = 0.6  # share of the question's topic a heading must hold for its children to be a candidate list
 _COUNT = re.compile(rf"([{CN_DIGITS}两\d]+)\s*(?:大|个|项|条|方面|类|件|点)")
 _CN = {c: i for i, c in enumerate("零一二三四五六七八九十")} | {"两": 2, "〇": 0}
 
@@ -56,7 +58,12 @@ class Enumeration:
 
 def _coverage(query: Query, text: str) -> float:
     topic = [t for t in query.topic if t not in ("方面", "工作", "几个") and not _ENUMERATION.search(t)]
-    return _topic_share(topic, text) if topic else 0.0
+    if not topic:
+        return 0.0
+    # 「计划执行情况分成哪几块来写」: a heading holding what is asked fits whole although 分成, 几块 (how it is
+    # asked) are not in it; 「主要措施是哪四个聚焦」: 措施 still counts for the heading 「…的主要措施」
+    specific = [t for t in topic if not _GENERIC.match(t)]
+    return max(_topic_share(topic, text), _topic_share(specific, text) if specific else 0.0)
 
 
 def _topic_share(topic: Sequence[str], text: str) -> float:
@@ -126,6 +133,14 @@ class Lister:
         # 「（一）…（五）」 beside a stray table caption: the numbered headings are the list
         return marked if len(marked) >= MIN_ITEMS and len(marked) >= 0.6 * len(items) else items
 
+    def headings(self, doc_id: str) -> dict[tuple[str, ...], Chunk]:
+        """Every heading path of a document, each with its first chunk, in document order."""
+        out: dict[tuple[str, ...], Chunk] = {}
+        for c in self.doc_chunks(doc_id):
+            for depth in range(1, len(c.breadcrumb) + 1):
+                out.setdefault(tuple(c.breadcrumb[:depth]), c)
+        return out
+
     def list_group(self, chunk: Chunk) -> list[Chunk]:
         """The list items around a list item: same document, same headings, in document order."""
         return [c for c in self.doc_chunks(chunk.doc_id) if c.kind == "list_item" and c.breadcrumb == chunk.breadcrumb]
@@ -152,6 +167,42 @@ class Lister:
         seen: set[tuple[str, tuple[str, ...]]] = set()
         found: list[Enumeration] = []
         top_hits = [h for h in hits[:top] if not query.regions or h.chunk.region in query.regions]
+        def consider(chunk: Chunk, key: tuple[str, ...], items: list[tuple[str, Chunk]], announced: int | None) -> None:
+            by_cell = bool(key) and "=" in key[-1]
+            if (chunk.doc_id, key) in seen or not (MIN_ITEMS <= len(items) <= (MAX_TABLE_ITEMS if by_cell else MAX_ITEMS)):
+                return
+            heading = " ".join(k for k in key if not k.startswith("#")) or chunk.title
+            heading_fit = _coverage(query, heading)
+            inside = sum(1 for h in top_hits if h.chunk.doc_id == chunk.doc_id and _under(h.chunk, key))
+            told = announced is not None and key == chunk.breadcrumb and len(items) == announced
+            repeated = _repeated(query, [t for t, _c in items])
+            strong = heading_fit >= 0.5 or (heading_fit >= 0.3 and inside >= 2) or repeated  # the hits sit in its items
+            if not key:
+                strong = repeated  # the document's own parts: its title matches any question about the place, the
+                # word each part repeats (「分哪几个致力提升」: 「一、致力提升技术策源力…」) does not
+            if by_cell:
+                strong, heading_fit = True, 1.0  # the question names the cell value every row holds
+            if not strong and not (count is not None and len(items) == count) and not told:
+                return  # a list only answers when its heading is what is asked, or it has the count asked
+            counted = (count is not None and len(items) == count) or told or repeated
+            if not by_cell:
+                if _specific_fit(query, heading + " " + " ".join(t for t, _c in items)) < (0.3 if counted else 0.5):
+                    return  # 「优化营商环境有哪些措施」: the report's list of all its measures does not name it
+            if not by_cell and not counted:
+                if (_MEASURES.search(query.text) and _specific_fit(query, heading) < 0.5
+                        and sum(_specific_fit(query, t) >= 0.5 for t, _c in items) == 1):
+                    return  # one item is what is asked (「5.持续优化营商环境」): its passage answers, not the list
+            seen.add((chunk.doc_id, key))
+            # the most specific list that fits: a heading's own items before its parent's sections
+            score = heading_fit + 0.15 * min(inside, 5) + (1.0 if told else 0.0) + (0.5 if key and key[-1] == "#list" else 0.0)
+            score += 0.6 * _coverage(query, " ".join(t for t, _c in items)) / max(1, len(items)) ** 0.5
+            if count is not None:
+                score += 1.0 if len(items) == count else -0.5
+            if years:
+                written = set(re.findall(r"(?<!\d)(20\d\d)(?!\d)", heading))  # 「2022国民经济…」
+                score += 0.3 if written & years else (-0.5 if written else 0.0)
+            found.append(Enumeration(heading, tuple(items), score))
+
         for hit in top_hits:
             chunk = hit.chunk
             groups: list[tuple[tuple[str, ...], list[tuple[str, Chunk]]]] = []
@@ -168,39 +219,14 @@ class Lister:
             intro = lexicon().answer.list_intro.search(chunk.body) if lexicon().answer else None
             announced = asked_count(chunk.body) if intro else None
             for key, items in groups:
-                by_cell = bool(key) and "=" in key[-1]
-                if (chunk.doc_id, key) in seen or not (MIN_ITEMS <= len(items) <= (MAX_TABLE_ITEMS if by_cell else MAX_ITEMS)):
-                    continue
-                heading = " ".join(k for k in key if not k.startswith("#")) or chunk.title
-                heading_fit = _coverage(query, heading)
-                inside = sum(1 for h in top_hits if h.chunk.doc_id == chunk.doc_id and _under(h.chunk, key))
-                told = announced is not None and key == chunk.breadcrumb and len(items) == announced
-                strong = (heading_fit >= 0.5 or (heading_fit >= 0.3 and inside >= 2)  # the hits sit in its items
-                          or _repeated(query, [t for t, _c in items]))
-                if not key:
-                    strong = False  # the document's own parts: its title matches any question about the place
-                if by_cell:
-                    strong, heading_fit = True, 1.0  # the question names the cell value every row holds
-                if not strong and not (count is not None and len(items) == count) and not told:
-                    continue  # a list only answers when its heading is what is asked, or it has the count asked
-                counted = (count is not None and len(items) == count) or told or _repeated(query, [t for t, _c in items])
-                if not by_cell:
-                    if _specific_fit(query, heading + " " + " ".join(t for t, _c in items)) < (0.3 if counted else 0.5):
-                        continue  # 「优化营商环境有哪些措施」: the report's list of all its measures does not name it
-                if not by_cell and not counted:
-                    if (_MEASURES.search(query.text) and _specific_fit(query, heading) < 0.5
-                            and sum(_specific_fit(query, t) >= 0.5 for t, _c in items) == 1):
-                        continue  # one item is what is asked (「5.持续优化营商环境」): its passage answers, not the list
-                seen.add((chunk.doc_id, key))
-                # the most specific list that fits: a heading's own items before its parent's sections
-                score = heading_fit + 0.15 * min(inside, 5) + (1.0 if told else 0.0) + (0.5 if key and key[-1] == "#list" else 0.0)
-                score += 0.6 * _coverage(query, " ".join(t for t, _c in items)) / max(1, len(items)) ** 0.5
-                if count is not None:
-                    score += 1.0 if len(items) == count else -0.5
-                if years:
-                    written = set(re.findall(r"(?<!\d)(20\d\d)(?!\d)", heading))  # 「2022国民经济…」
-                    score += 0.3 if written & years else (-0.5 if written else 0.0)
-                found.append(Enumeration(heading, tuple(items), score))
+                consider(chunk, key, items, announced)
+        specific = [t for t in query.topic if not _GENERIC.match(t) and not _ENUMERATION.search(t)]
+        # 「计划执行情况分成哪几块」: a heading of a top document that names what is asked, although no hit sits
+        # under it (the hits matched the annex table 「主要指标执行情况表」 instead)
+        for doc_id in list(dict.fromkeys(h.chunk.doc_id for h in top_hits))[:HEADING_DOCS]:
+            for key, first in self.headings(doc_id).items():
+                if specific and _topic_share(specific, key[-1]) >= HEADING_FIT:
+                    consider(first, key, self.children(doc_id, key), None)
         found.sort(key=lambda e: -e.score)
         return found
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answer.citations import Numbering
-from rag.facts.values import AWAITING_DATA, DONE, EXCEEDED, IN_PROGRESS, NOT_DONE
+from rag.facts.extract import BASIS_COMPARED
+from rag.facts.values import AWAITING_DATA, DONE, EXCEEDED, IN_PROGRESS, NOT_DONE, NOT_STARTED
 from rag.lexicon import lexicon
 from rag.records import Answer, Chunk, Fact, Hit, Query
 from rag.zh import SIGNED
@@ -33,6 +34,7 @@ class StatusQuery:
     min_rate: float | None = None  # 完成率超过200%
     named: bool = False  # asks about named indicators (某指标完成情况)
     tasks: bool = False  # asks about work tasks too, not only indicators
+    set_by: str = ""  # 「市里下达的目标」: only targets of the column this level set (市下达年度目标)
 
 
 def match_status_question(query: Query) -> StatusQuery | None:
@@ -45,6 +47,8 @@ def match_status_question(query: Query) -> StatusQuery | None:
         statuses = (EXCEEDED,)
     elif _ASK["done"].search(text):
         statuses = (DONE, EXCEEDED)
+    elif _ASK["not_started"].search(text):  # before 推进中: 「还没开始」 asks for tasks not begun
+        statuses = (NOT_STARTED,)
     elif _ASK["in_progress"].search(text):
         statuses = (IN_PROGRESS,)
     elif _ASK["awaiting"].search(text):
@@ -58,8 +62,10 @@ def match_status_question(query: Query) -> StatusQuery | None:
         bool(_ASK["one"].search(text)) or bool(more and more.status_one.search(text)))
     if not (statuses or rate or lowest or named):
         return None
+    set_by = _ASK["set_by"].search(text)
     return StatusQuery(query.lexical_text, statuses, query.regions, query.years, lowest,
-                       float(rate.group(1)) if rate else None, named, bool(_ASK["tasks"].search(text)))
+                       float(rate.group(1)) if rate else None, named, bool(_ASK["tasks"].search(text)),
+                       set_by.group(1) + "下达" if set_by else "")
 
 
 def _progress(record: Fact) -> float | None:
@@ -79,6 +85,8 @@ def select_records(query: StatusQuery, records: Sequence[Fact]) -> list[Fact]:
         return named
     if named:  # 「拱墅2022年地区生产总值未完成吗」: the named ones only
         chosen = named
+    if query.set_by and any(query.set_by in r.target_source for r in chosen):
+        chosen = [r for r in chosen if query.set_by in r.target_source]
     if query.statuses:
         chosen = [r for r in chosen if r.status in query.statuses]
     if query.min_rate is not None:
@@ -124,6 +132,8 @@ def shown_completion(record: Fact) -> str:
         return "实际高于目标" if record.gap_points > 0 else "实际低于目标"
     if record.rate is not None:
         return "实际达到目标" if record.rate >= 100 else "实际低于目标"
+    if record.status_basis == BASIS_COMPARED:  # a level target (9亿美元): compared, no points to state
+        return {EXCEEDED: "实际高于目标", DONE: "实际达到目标", NOT_DONE: "实际低于目标"}.get(record.status, "")
     return ""
 
 
@@ -161,7 +171,7 @@ def answer_status_question(query: StatusQuery, records: Sequence[Fact], hits_by_
 
 
 def _scope(query: StatusQuery, records: Sequence[Fact]) -> list[Fact]:
-    return [r for r in records if r.kind == "indicator" and (not query.regions or r.region in query.regions)
+    return [r for r in records if (query.tasks or r.kind == "indicator") and (not query.regions or r.region in query.regions)
             and (not query.years or r.year in query.years)]
 
 
@@ -195,7 +205,8 @@ def no_status_answer(query: StatusQuery, records: Sequence[Fact], chunks: Mappin
             counts[record.status] = counts.get(record.status, 0) + 1
         tally = "，".join(f"{status} {n} 项" for status, n in counts.items())
         tables = "、".join(dict.fromkeys(r.table for r in scope))
-        text = (f"据{tables}，{where}没有{what}的指标（共 {len(scope)} 项：{tally}；"
+        noun = "任务" if query.tasks else "指标"
+        text = (f"据{tables}，{where}没有{what}的{noun}（共 {len(scope)} 项：{tally}；"
                 f"状态按表中目标与实际值比较得出，单位或口径不同的记为未知）：\n\n" + "\n".join(rows))
         return Answer(parsed.raw, text, tuple(numbering.citations), found=True, facts=tuple(scope[:MAX_TABLE_ROWS]),
                       query=parsed, method="status")

@@ -129,6 +129,24 @@ def _choose_actual(cells: dict[str, str], columns: Columns, unit: str) -> tuple[
     return cells[header], with_unit(parsed, unit if header in level and unit else header_unit(header))
 
 
+# How far a level target may lie from its result and still be read as one (a target of 9 beside a result of 9.1
+# 亿美元; a bare 8 beside a GDP of 2022.6 亿元 is a growth rate, not a level).
+LEVEL_TARGET_RATIO = 5.0
+
+
+def _read_target(text: str, column_unit: str, actual: ParsedValue, row_unit: str) -> ParsedValue:
+    """A target cell with the unit it is written in. A bare number takes its column's unit — except in a row
+    that reports only a level in its own unit (「实际利用外资(亿美元)」: 绝对值 9.1, 增幅 —) under a column headed
+    (%): that row's target is a level too (9 → 9亿美元), when it lies near the result; else it stays a rate."""
+    target = parse_value(text)
+    by_column = with_unit(target, column_unit)
+    if (column_unit == "%" and row_unit and row_unit != "%" and actual.unit == row_unit
+            and target.number and actual.number and not target.unit
+            and 1 / LEVEL_TARGET_RATIO <= actual.number / target.number <= LEVEL_TARGET_RATIO):
+        return with_unit(target, row_unit)
+    return by_column
+
+
 BASIS_TABLE = "表中完成情况的文字"
 BASIS_INTERIM = "年中进度，全年未完"
 BASIS_COMPARED = "实际值与目标值比较（同一单位）"
@@ -173,7 +191,7 @@ def records_from_row(chunk: Chunk) -> list[Fact]:
     actual_text, actual = _choose_actual(cells, columns, unit)
     records = []
     for header, target_text in given:
-        target = with_unit(parse_value(target_text), header_unit(header) if header else "")
+        target = _read_target(target_text, header_unit(header) if header else "", actual, unit)
         status, basis = _status(target, actual, completion, note, interim)
         records.append(Fact(
             indicator=indicator, name=normalize_indicator(indicator),

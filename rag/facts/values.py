@@ -20,7 +20,8 @@ from rag.zh import SIGNED, UNIT
 # --- statuses ---------------------------------------------------------------------------------------
 _S = lexicon().status
 DONE, EXCEEDED, NOT_DONE, IN_PROGRESS, AWAITING_DATA, UNKNOWN = _S.done, _S.exceeded, _S.not_done, _S.in_progress, _S.awaiting, _S.unknown
-STATUSES = (DONE, EXCEEDED, NOT_DONE, IN_PROGRESS, AWAITING_DATA, UNKNOWN)
+NOT_STARTED = _S.not_started
+STATUSES = (DONE, EXCEEDED, NOT_DONE, IN_PROGRESS, NOT_STARTED, AWAITING_DATA, UNKNOWN)
 
 
 

@@ -26,6 +26,7 @@ class StatusWords:
     in_progress: str
     awaiting: str
     unknown: str
+    not_started: str
     says: tuple[tuple[re.Pattern[str], str], ...]  # (cell wording, status), tried in order
     ask: dict[str, re.Pattern[str]]  # what a status question asks: not_done, exceeded, done, lowest …
 
@@ -63,6 +64,7 @@ class Lexicon:
     asks_entity: re.Pattern[str]
     asks_amount: re.Pattern[str]
     asks_target: re.Pattern[str]
+    cloze_blank: re.Pattern[str]
     synonyms: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
     not_places: frozenset[str]
@@ -124,10 +126,11 @@ def _status(data: dict) -> StatusWords:
         (re.compile(data["says_done"]), data["done"]),
         (re.compile(data["says_awaiting"]), data["awaiting"]),
         (re.compile(data["says_in_progress"]), data["in_progress"]),
+        (re.compile(data["says_not_started"]), data["not_started"]),  # after 推进中: 「序时推进，将于9月启动二期」
     )
     ask = {key.removeprefix("ask_"): re.compile(value) for key, value in data.items() if key.startswith("ask_")}
     return StatusWords(data["done"], data["exceeded"], data["not_done"], data["in_progress"], data["awaiting"],
-                       data["unknown"], says, ask)
+                       data["unknown"], data["not_started"], says, ask)
 
 
 @cache
@@ -141,6 +144,7 @@ def lexicon() -> Lexicon:
         asks_entity=re.compile(query["asks_entity"]),
         asks_amount=re.compile(query["asks_amount"]),
         asks_target=re.compile(query["asks_target"]),
+        cloze_blank=re.compile(query["cloze_blank"]),
         synonyms={k: tuple(v) for k, v in query["synonyms"].items()},
         related_words=_both_ways({k: tuple(v) for k, v in query["synonyms"].items()}),
         stopwords=_words(data["bm25"]["stopwords"]),
