@@ -46,6 +46,7 @@ _ASKS_PERSON = re.compile(r"谁|何人|哪位|哪一位")
 _ASKS_TIME = re.compile(r"哪一?年|何年|何时|什么时候|什么时间|几月|哪一天|哪天")
 _TIME_WRITTEN = re.compile(r"\d{1,4}年|\d{1,2}月|[一二三四五六七八九十]+世纪|\d+世纪|年代|[元明清]朝|民国")
 CLOZE_FIT = 0.3  # per phrase a sentence holds that fills the question's blank (「未来什么地」 -> 未来城市样板地), up to 3
+GAPPED_TERM = 0.9  # share of a topic term found split by a few characters (引进…人才)
 ANSWER_TYPE_FIT = 0.3  # a sentence holding the kind of thing asked (a person's name, a time) gains this, one without loses it
 _ACTUAL = re.compile(r"实际|实绩|实现了|完成了|全年完成|实际完成")
 # An amount asked in other words than the lexicon's 「多少」: 「经济盘子有多大」「占多大比例」.
@@ -127,6 +128,8 @@ def _term_share(term: str, search: str) -> float:
     """1 when the sentence holds the term or a report synonym of it, else 0.6 × the share of its bigrams."""
     if term in search or any(x in search for x in lexicon().related(term)):
         return 1.0
+    if len(term) >= 4 and re.search(f"{re.escape(term[:2])}[{HAN}]{{1,3}}{re.escape(term[2:])}", search):
+        return GAPPED_TERM  # 「引进人才」 in 「新引进各类人才」: a compound with a modifier inside it
     grams = char_bigrams(term)
     return 0.6 * sum(1 for g in grams if g in search) / len(grams) if grams else 0.0
 
@@ -156,7 +159,10 @@ def _measure_fit(query: Query, search: str, chunk: Chunk) -> float:
     measure = query.measure
     fit = 0.0
     if measure == "target":
-        fit += 0.3 if is_target else -0.2
+        # a task table's requirement (「内容及要求: …4万人以上」) is a target too, though not a result's trap: a
+        # task row also answers who leads it or how far it got
+        task = chunk.is_table_row and any(lex.target_column.search(h) for h, _v in chunk.search_cells)
+        fit += 0.3 if is_target or task else -0.2
     elif is_target and measure in ("value", "growth", ""):
         fit -= 0.5  # a target is not a result: 「预期目标…增长7%」 does not answer 「实际完成多少」
     if measure == "growth":
@@ -345,6 +351,11 @@ def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sent
         scored = [best] + [s for i, s in enumerate(rest) if i != top]
     band = PICK_BAND if specific else PICK_BAND_OPEN
     picked = [s for s in scored if s.score >= best.score - band]
+    if number_asked and query.measure in ("target", "value") and not _GROWTH_WORD.search(query.text) \
+            and not _SHARE_WORD.search(query.text):
+        other = _other_measure(query, best, scored[1:SEMANTIC_RESCUE])
+        if other is not None and other not in picked:
+            picked.insert(1, other)
     unique: list[Sentence] = []
     for sentence in picked:
         if all(sentence.display not in other.display and other.display not in sentence.display for other in unique):
@@ -352,6 +363,25 @@ def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sent
         if len(unique) >= max_sentences:
             break
     return unique
+
+
+def _other_measure(query: Query, best: Sentence, rest: Sequence[Sentence]) -> Sentence | None:
+    """「固定资产投资目标是多少」, the measure unsaid: when the best sentence states the indicator as a rate
+    (「增长7%」) and another of the same document states it as a level (「900亿元以上」), or the other way
+    round, that one too — the user gets both, each cited."""
+    lead = lead_line(query, best)
+    if lead is None or not lead.unit:
+        return None
+    rate = lead.unit in ("%", "个百分点")
+    core = [t for t in query.topic if not _MEASURE_TERM.fullmatch(t)]
+    for sentence in rest:
+        if sentence.hit.chunk.doc_id != best.hit.chunk.doc_id or not core or any(
+                _term_share(t, sentence.search) < GAPPED_TERM for t in core):
+            continue  # another document, or not the whole indicator
+        other = lead_line(query, sentence)
+        if other is not None and other.unit and (other.unit in ("%", "个百分点")) != rate:
+            return sentence
+    return None
 
 
 def _sub_areas(query: Query) -> list[str]:
@@ -432,7 +462,8 @@ def _term_hits(query: Query, clause: str) -> int:
     """How many of the question's indicator words (not its measure words: 增长, 目标 …) the clause holds."""
     lex = lexicon()
     core = [t for t in query.topic if not _MEASURE_TERM.fullmatch(t)]
-    return sum(1 for t in core if t in clause or any(x in clause for x in lex.synonyms.get(t.lower(), ())))
+    return sum(1 for t in core if t in clause or any(x in clause for x in lex.synonyms.get(t.lower(), ()))
+               or _term_share(t, clause) >= GAPPED_TERM)
 
 
 _ASKED_UNIT = re.compile(rf"(?:多少|几)\s*({UNIT}|亿斤|万斤|公斤|斤|千克|公尺|米|岁|天|小时)")
@@ -452,13 +483,26 @@ def lead_line(query: Query, sentence: Sentence) -> Lead | None:
     if chunk.is_table_row:
         row = _row_line(query, chunk)
         if row is None:
-            return None
+            # a task table's row states its figure inside a sentence of its content cell (「内容及要求: …新引进
+            # 各类人才4万人以上。」): the clause of that cell, as for running text
+            cells = [(d, s) for (_h, d), (_h2, s) in zip(chunk.cells, chunk.search_cells)
+                     if _NUMBER.search(s) and re.search(f"[{HAN}]", s) and len(s) > 40]
+            if not cells:
+                return None
+            display, search = max(cells, key=lambda pair: len(pair[1]))
+            return _clause_lead(query, sentence.hit, search if len(search) == len(display) else display, display)
         text, figure = row
         number = _FIGURE_PARTS.match(figure)
         value = float(number.group(1).replace("−", "-")) if number else None
         return Lead(text, figure if number else "", value, (number.group(2) or "") if number else "", sentence.hit)
     text = sentence.search if len(sentence.search) == len(sentence.display) else sentence.display
     display = sentence.display if len(sentence.search) == len(sentence.display) else text
+    return _clause_lead(query, sentence.hit, text, display)
+
+
+def _clause_lead(query: Query, hit: Hit, text: str, display: str) -> Lead | None:
+    """The lead from one sentence: `text` is read (Simplified where it aligns), `display` is quoted."""
+    chunk = hit.chunk
     clauses = _clauses(text)
     if not clauses:
         return None
@@ -501,8 +545,7 @@ def lead_line(query: Query, sentence: Sentence) -> Lead | None:
     if not piece:
         return None
     figure, value, unit = _figure(query, _strip_fillers(text[lo:hi].strip()))  # units are read in Simplified
-    return Lead(_where(query, chunk, piece, sure=sentence.hit.sure_metadata) + piece + "。", figure, value, unit,
-                sentence.hit)
+    return Lead(_where(query, chunk, piece, sure=hit.sure_metadata) + piece + "。", figure, value, unit, hit)
 
 
 def _where(query: Query, chunk: Chunk, piece: str, sure: bool = True) -> str:

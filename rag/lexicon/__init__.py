@@ -75,6 +75,7 @@ class Lexicon:
     empty_cells: frozenset[str]
     growth_words: tuple[str, ...]
     target_sentence: re.Pattern[str]
+    target_column: re.Pattern[str]
     target_intro: re.Pattern[str]
     today_words: tuple[str, ...]
     status: StatusWords
@@ -156,6 +157,7 @@ def lexicon() -> Lexicon:
         empty_cells=frozenset(numbers["empty_cells"]),
         growth_words=tuple(numbers["growth_words"]),
         target_sentence=re.compile(data["targets"]["target_sentence"]),
+        target_column=re.compile(data["targets"]["target_column"]),
         target_intro=re.compile(data["targets"]["target_intro"]),
         today_words=tuple(data["targets"]["today_words"]),
         status=_status(data["status"]),

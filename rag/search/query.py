@@ -329,9 +329,12 @@ def _year_texts(text: str, years: list[int]) -> list[str]:
     each = lexicon().answer.asks_each if lexicon().answer else None
     last = segments[-1]
     ask = "多少"
+    compare = lexicon().answer.asks_compare if lexicon().answer else None
     if each is not None and (m := each.search(last)):
         ask = last[m.end():].removeprefix("是") or ask
         segments[-1] = last[: m.start()] + ask
+    elif compare is not None and (m := compare.search(last)) and m.start() > 0:
+        segments[-1] = last[: m.start()] + ask  # 「…2025年新引进人才目标有什么变化」: each year's figure, compared after
     segments = [re.sub(r"[和与及、,，;；]+$", "", seg) for seg in segments]
     head_has_topic = len(re.sub(f"[^{HAN}]", "", _MEASURE_WORDS.sub("", head))) >= 4
     donor = next((i for i, seg in enumerate(segments) if len(_MEASURE_WORDS.sub("", seg)) >= 2), None)

@@ -158,7 +158,7 @@ def test_a_person_asks_clicks_opens_and_reads_on_a_phone(served_app):
             "back in the chat at the same source"
 
         # A document with Markdown images and links: shown as text, nothing fetched or linked outside.
-        hostile = _ask(page, "测试县2024年地区生产总值是多少", "测试县")
+        hostile = _ask(page, "测试县2024年地区生产总值是多少", "88.8")  # the answer, not the question bubble
         for expander in page.get_by_test_id("stExpander").filter(has_text="测试县").all():
             if expander.get_attribute("open") is None and not expander.locator("details[open]").count():
                 expander.locator("summary").click()
