@@ -161,7 +161,8 @@ class Query:
     `text` is normalised (NFKC, Simplified, 「21年」 -> 「2021年」); `expansions` are the report terms
     for the user's words (GDP -> 地区生产总值); `regions` the index's regions the question names;
     `unknown_places` places named that no indexed document covers; `topic` the key terms once place
-    and time are set aside; `measure` what is asked: "value", "growth", "target", "status", "list"
+    and time are set aside; `report_words` the report wordings the question's everyday words stand for, one
+    group of alternatives per phrase (「卖了多少货」 -> (社会消费品零售总额, 消费品零售总额)); `measure` what is asked: "value", "growth", "target", "status", "list"
     or ""; `parts` the sub-questions of a question about two places, years or indicators.
     """
 
@@ -174,6 +175,8 @@ class Query:
     places: tuple[str, ...] = ()  # every place named, as written
     terms: tuple[str, ...] = ()
     topic: tuple[str, ...] = ()
+    report_words: tuple[tuple[str, ...], ...] = ()
+    reworded: str = ""  # `text` with its everyday words in report wording ("" when it has none)
     measure: str = ""
     parts: tuple[Query, ...] = ()
 

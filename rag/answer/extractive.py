@@ -46,6 +46,7 @@ _ASKS_PERSON = re.compile(r"谁|何人|哪位|哪一位")
 _ASKS_TIME = re.compile(r"哪一?年|何年|何时|什么时候|什么时间|几月|哪一天|哪天")
 _TIME_WRITTEN = re.compile(r"\d{1,4}年|\d{1,2}月|[一二三四五六七八九十]+世纪|\d+世纪|年代|[元明清]朝|民国")
 CLOZE_FIT = 0.3  # per phrase a sentence holds that fills the question's blank (「未来什么地」 -> 未来城市样板地), up to 3
+SPECIFIC_HEAD = 4  # characters of an indicator name specific enough that a sentence without it is about another
 GAPPED_TERM = 0.9  # share of a topic term found split by a few characters (引进…人才)
 ANSWER_TYPE_FIT = 0.3  # a sentence holding the kind of thing asked (a person's name, a time) gains this, one without loses it
 _ACTUAL = re.compile(r"实际|实绩|实现了|完成了|全年完成|实际完成")
@@ -121,7 +122,13 @@ def _topic_coverage(query: Query, search: str, without: Sequence[str] = ()) -> f
     topic = [t for t in query.topic if not any(t in w or w in t for w in without)]
     if not topic:
         return 0.0
-    return sum(_term_share(term, search) for term in topic) / len(topic)
+    share = sum(_term_share(term, search) for term in topic) / len(topic)
+    if query.report_words and not without:
+        # 「商场超市一年卖了多少货」: what the everyday words stand for (社会消费品零售总额) is the topic too — the
+        # words around them (商场, 超市) are how a person says it, not what a report writes
+        reported = sum(max(_term_share(w, search) for w in group) for group in query.report_words)
+        share = max(share, reported / len(query.report_words))
+    return share
 
 
 def _term_share(term: str, search: str) -> float:
@@ -134,15 +141,22 @@ def _term_share(term: str, search: str) -> float:
     return 0.6 * sum(1 for g in grams if g in search) / len(grams) if grams else 0.0
 
 
-def _holds_head(query: Query, search: str) -> bool:
+def _holds_head(query: Query, search: str, named_only: bool = False) -> bool:
     """Does the sentence name the indicator asked — the longest topic term that is not a word of the measure
     (增长, 目标, 更高), the later on a tie (Chinese noun phrases are head-final: 城镇|登记|失业率) — as
-    written, by a report synonym, or by one of its character bigrams?"""
+    written, by a report synonym, or by one of its character bigrams? `named_only`: judge only a question that
+    names its indicator by a compound of 4 characters or more (平均工资, 出生人口); a short word (负担, 到手)
+    says too little to judge a sentence by."""
     names = [t for t in query.topic if not _MEASURE_WORD.fullmatch(t)]
     if not names:
         return True
     head = max(reversed(names), key=len)
-    return _term_share(head, search) > 0  # 「粮食产量」 in 「粮食生产…总产达到557亿斤」
+    if named_only and len(head) < SPECIFIC_HEAD:
+        return True
+    if _term_share(head, search) > 0:  # 「粮食产量」 in 「粮食生产…总产达到557亿斤」
+        return True
+    # 「商场超市一年卖了多少货」: the indicator its everyday words stand for (社会消费品零售总额)
+    return any(_term_share(w, search) > 0 for group in query.report_words for w in group)
 
 
 def _in_target_list(search: str, chunk: Chunk) -> bool:
@@ -201,7 +215,7 @@ def _row_fit(query: Query, chunk: Chunk) -> float:
 def wants_number(query: Query) -> bool:
     """Does the question ask for a figure? 「…打算/安排」 with 目标 asks for measures, not a number, unless it
     says 「多少」."""
-    text = _ENUMERATION_COUNT.sub("", query.text)  # 「哪几方面」 asks for a list, not a number
+    text = _ENUMERATION_COUNT.sub("", query.reworded or query.text)  # 「哪几方面」 asks for a list, not a number
     if lexicon().asks_number.search(text) or _ASKS_AMOUNT.search(text) or query.measure in ("value", "growth"):
         return True
     return query.measure == "target" and not _ASKS_MEASURES.search(text) and not asks_enumeration(query.text)
@@ -336,11 +350,13 @@ def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sent
         return []  # a part of a question (「…和城镇登记失业率分别是多少」) answered only by a sentence on its own indicator
     if (veto and number_asked and semantic is not None and not query.parts and query.measure != "target"
             and _topic_coverage(query, best.search) < MIN_COVERAGE_ALONE
-            and semantic(query.text, [best.search[:SEMANTIC_CHARS]])[0] < MIN_SEMANTIC_ALONE):
+            and (not _holds_head(query, best.search, named_only=True)
+                 or semantic(query.text, [best.search[:SEMANTIC_CHARS]])[0] < MIN_SEMANTIC_ALONE)):
         # neither the words nor the meaning of the best answer the question (「常住人口多少」 -> 「…体育村升级工程
-        # 21个」): a candidate further down close in meaning leads instead (「地里打了多少粮」 -> 「粮食总产量…」),
-        # else decline rather than state a figure that misleads
-        rest = scored[1 : 1 + SEMANTIC_RESCUE]
+        # 21个」), or it holds few of its words and not the indicator (「城镇非私营单位平均工资」 -> 「城镇新增就业
+        # 124.9万人」): a candidate further down close in meaning and naming the indicator leads instead
+        # (「地里打了多少粮」 -> 「粮食总产量…」), else decline rather than state a figure that misleads
+        rest = [s for s in scored[1 : 1 + SEMANTIC_RESCUE] if _holds_head(query, s.search)]
         if not rest:
             return []
         similarities = semantic(query.text, [s.search[:SEMANTIC_CHARS] for s in rest])

@@ -134,22 +134,23 @@ def _choose_actual(cells: dict[str, str], columns: Columns, unit: str) -> tuple[
 LEVEL_TARGET_RATIO = 5.0
 
 
-def _read_target(text: str, column_unit: str, actual: ParsedValue, row_unit: str) -> ParsedValue:
+def _read_target(text: str, column_unit: str, actual: ParsedValue, row_unit: str) -> tuple[ParsedValue, bool]:
     """A target cell with the unit it is written in. A bare number takes its column's unit — except in a row
     that reports only a level in its own unit (「实际利用外资(亿美元)」: 绝对值 9.1, 增幅 —) under a column headed
-    (%): that row's target is a level too (9 → 9亿美元), when it lies near the result; else it stays a rate."""
+    (%): that row's target is a level too (9 → 9亿美元), when it lies near the result; else it stays a rate.
+    The flag says it was read in the row's unit (the status says so)."""
     target = parse_value(text)
-    by_column = with_unit(target, column_unit)
     if (column_unit == "%" and row_unit and row_unit != "%" and actual.unit == row_unit
             and target.number and actual.number and not target.unit
             and 1 / LEVEL_TARGET_RATIO <= actual.number / target.number <= LEVEL_TARGET_RATIO):
-        return with_unit(target, row_unit)
-    return by_column
+        return with_unit(target, row_unit), True
+    return with_unit(target, column_unit), False
 
 
 BASIS_TABLE = "表中完成情况的文字"
 BASIS_INTERIM = "年中进度，全年未完"
 BASIS_COMPARED = "实际值与目标值比较（同一单位）"
+BASIS_ROW_UNIT = "实际值与目标值比较（目标列标%，该行只报{unit}绝对值，目标按{unit}读）"
 BASIS_UNKNOWN = "目标与实际值单位或口径不同，无法比较"
 
 
@@ -191,8 +192,10 @@ def records_from_row(chunk: Chunk) -> list[Fact]:
     actual_text, actual = _choose_actual(cells, columns, unit)
     records = []
     for header, target_text in given:
-        target = _read_target(target_text, header_unit(header) if header else "", actual, unit)
+        target, by_row = _read_target(target_text, header_unit(header) if header else "", actual, unit)
         status, basis = _status(target, actual, completion, note, interim)
+        if by_row and basis == BASIS_COMPARED:
+            basis = BASIS_ROW_UNIT.format(unit=unit)
         records.append(Fact(
             indicator=indicator, name=normalize_indicator(indicator),
             unit=unit or target.unit or actual.unit, target=target_text if target_text not in _EMPTY else "",

@@ -66,6 +66,7 @@ class Lexicon:
     asks_target: re.Pattern[str]
     cloze_blank: re.Pattern[str]
     synonyms: dict[str, tuple[str, ...]]
+    everyday: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]  # how people say it -> how reports write it
     stopwords: frozenset[str]
     not_places: frozenset[str]
     place_suffixes: tuple[str, ...]
@@ -98,6 +99,17 @@ class Lexicon:
         """Words a report may write for `term`, both ways: its synonyms, and the words whose synonyms it is
         (实际利用外资 -> 实到外资, 实际使用外资)."""
         return self.related_words.get(term.lower(), ())
+
+    def in_report_words(self, text: str) -> tuple[str, list[tuple[str, ...]]]:
+        """The question as a report would word it, and the report wordings its everyday words stand for, one
+        group per phrase: 「余杭2021年孩子上学的位置多出来多少」 -> (「余杭2021年孩子新增学位多出来多少」,
+        [(新增学位, 学位, 新建学校)]). Patterns apply in file order, each to the text the earlier ones left."""
+        groups: list[tuple[str, ...]] = []
+        for pattern, report in self.everyday:
+            if pattern.search(text):
+                text = pattern.sub(report[0], text)
+                groups.append(report)
+        return text, groups
 
     def expansions(self, text: str) -> list[str]:
         """Report terms for the user's words found in `text` (lower-cased), not already in it."""
@@ -147,6 +159,7 @@ def lexicon() -> Lexicon:
         asks_target=re.compile(query["asks_target"]),
         cloze_blank=re.compile(query["cloze_blank"]),
         synonyms={k: tuple(v) for k, v in query["synonyms"].items()},
+        everyday=tuple((re.compile(k), tuple(v)) for k, v in query["everyday"].items()),
         related_words=_both_ways({k: tuple(v) for k, v in query["synonyms"].items()}),
         stopwords=_words(data["bm25"]["stopwords"]),
         not_places=_words(data["places"]["not_places"]),

@@ -153,7 +153,9 @@ class QueryParser:
     def _parse_one(self, question: str) -> Query:
         lex = lexicon()
         text = expand_two_digit_years(normalize_query(question))
-        expansions = tuple(lex.expansions(text))
+        reworded, report_words = lex.in_report_words(text)  # 「经济盘子」 -> 地区生产总值
+        expansions = tuple(dict.fromkeys([*lex.expansions(text), *lex.expansions(reworded),
+                                          *(w for group in report_words for w in group if w not in text)]))
         regions = frozenset(r for r, names in self._aliases.items() if any(_names(text, a, r) for a in names))
         years = frozenset(years_in(text))
         places: list[str] = []
@@ -176,7 +178,10 @@ class QueryParser:
             unknown = set()  # an index without region metadata cannot say a place is not covered
         terms = tuple(dict.fromkeys(t for t in tokenize(text) if t not in lex.question_words and not t.isdigit()))
         aliases = {a for r in regions for a in self._aliases[r]} | set(places)
-        topic = tuple(t for t in terms if len(t) >= 2 and not _is_place_or_year(t, aliases)
+        # what the question is about, in the words a report would use (the search keeps the user's words too)
+        about = terms if reworded == text else tuple(dict.fromkeys(
+            t for t in tokenize(reworded) if t not in lex.question_words and not t.isdigit()))
+        topic = tuple(t for t in about if len(t) >= 2 and not _is_place_or_year(t, aliases)
                       and not lex.question_word_pattern.fullmatch(t))
         query = Query(
             raw=question,
@@ -188,7 +193,9 @@ class QueryParser:
             places=tuple(dict.fromkeys(places)),
             terms=terms,
             topic=topic,
-            measure=measure_asked(text),
+            report_words=tuple(report_words),
+            reworded=reworded if reworded != text else "",
+            measure=measure_asked(reworded),  # 「经济盘子过两千亿了没有」 asks for 地区生产总值
         )
         return query
 

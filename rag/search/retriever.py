@@ -210,7 +210,8 @@ class Retriever:
     def dense_ranking(self, query: Query, limit: int, allowed: Restriction = None) -> list[tuple[int, float]]:
         if self.embedder is None:
             raise RuntimeError("Dense retrieval needs an embedder.")
-        return self.backend.dense(self.embedder.encode_query(query.text), limit, allowed)
+        # a colloquial question is embedded as a report would word it (「腰包鼓了多少」 -> 人均可支配收入)
+        return self.backend.dense(self.embedder.encode_query(query.reworded or query.text), limit, allowed)
 
     # --- the public entry point ----------------------------------------------------------------------
     def search(self, question: str | Query, *, mode: str = "hybrid", top_k: int = 10,
@@ -306,11 +307,13 @@ class Retriever:
 
     def _without_regions(self, query: Query) -> Query:
         names = sorted({a for r in query.regions for a in self.parser.aliases(r)}, key=len, reverse=True)
-        text = query.text
-        for name in names:
-            text = text.replace(name, " ")
-        text = re.sub(r"\s+", " ", text).strip()
-        return replace(query, text=text) if text else query
+        def without(text: str) -> str:
+            for name in names:
+                text = text.replace(name, " ")
+            return re.sub(r"\s+", " ", text).strip()
+
+        text = without(query.text)
+        return replace(query, text=text, reworded=without(query.reworded)) if text else query
 
     def hits(self, fused: dict[int, float], per_ranker: dict[int, dict[str, float]], top_k: int) -> list[Hit]:
         """The `top_k` best fused rows as hits, near-identical passages collapsed."""

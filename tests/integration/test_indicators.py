@@ -14,7 +14,7 @@ from rag.answer.status import match_status_question
 from rag.chunking import chunk_document
 from rag.config import PROJECT_ROOT
 from rag.facts.extract import extract_facts
-from rag.facts.values import AWAITING_DATA, DONE, EXCEEDED, IN_PROGRESS, NOT_DONE, UNKNOWN, parse_value
+from rag.facts.values import AWAITING_DATA, DONE, EXCEEDED, IN_PROGRESS, NOT_DONE, NOT_STARTED, UNKNOWN, parse_value
 from rag.ingest.load import load_folder
 from rag.search.query import parse_query
 
@@ -86,9 +86,13 @@ def test_binjiang_2021_district_and_city_targets(by_doc):
     assert [(r.target_source, r.target, r.actual) for r in invest] == [("市下达年度目标(%)", "7", "14.2")]
     export = next(r for r in records if r.name == "自营出口额")  # shares of the national total compared
     assert (export.target, export.actual, export.status) == ("占全国比重0.31%", "占全国比重0.34%", EXCEEDED)
-    # 实际利用外资: a % target against an absolute amount cannot be compared -> 未知, never a guess
-    assert {r.status for r in records if r.name == "实际利用外资"} == {UNKNOWN}
-    assert Counter(r.status for r in records) == {EXCEEDED: 11, UNKNOWN: 3}
+    # 实际利用外资(亿美元): the row reports only its level (9.1, 增幅 —), so its targets under the (%) columns are
+    # levels in the row's unit (9, 7.5 亿美元), and the status says it read them so
+    fdi = [r for r in records if r.name == "实际利用外资"]
+    assert [(r.target, r.actual, r.status) for r in fdi] == [("9", "9.1", EXCEEDED), ("7.5", "9.1", EXCEEDED)]
+    assert all("目标按亿美元读" in r.status_basis for r in fdi)
+    # a bare 8 beside a GDP of 2022.6 亿元 would be a rate, not a level: never read so far from the result
+    assert Counter(r.status for r in records) == {EXCEEDED: 13, UNKNOWN: 1}
 
 
 def test_binjiang_2025_expected_indicators_and_tasks(by_doc):
@@ -107,8 +111,8 @@ def test_binjiang_2025_expected_indicators_and_tasks(by_doc):
     assert all(r.note for r in main)  # every status rests on the progress text
     tasks = [r for r in records if r.kind == "task"]
     assert len(tasks) == 147
-    # 144 序时推进; 该数据为年度数据; 已完成年度计划; 此项工作将于今年下半年开展 (not started: 未知)
-    assert Counter(r.status for r in tasks) == {IN_PROGRESS: 144, AWAITING_DATA: 1, DONE: 1, UNKNOWN: 1}
+    # 144 序时推进; 该数据为年度数据; 已完成年度计划; 此项工作将于今年下半年开展 (not started)
+    assert Counter(r.status for r in tasks) == {IN_PROGRESS: 144, AWAITING_DATA: 1, DONE: 1, NOT_STARTED: 1}
 
 
 def test_documents_without_tables_give_only_target_records(by_doc):
