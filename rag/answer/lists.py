@@ -26,6 +26,7 @@ from rag.zh import CN_DIGITS, char_bigrams
 MIN_ITEMS, MAX_ITEMS, MAX_TABLE_ITEMS = 3, 16, 30
 _ITEM_MARK = re.compile(rf"^(?:[(（][{CN_DIGITS}\d]+[)）]|[{CN_DIGITS}]+、|\d+[.、．])")
 MIN_LIST_SCORE = 0.9  # below this the extractive answer is shown instead
+REPEATED_FIT = 0.5
 HEADING_DOCS = 3  # documents of the top hits whose every heading is matched against the question
 HEADING_FIT = 0.6  # share of the question's topic a heading must hold for its children to be a candidate list
 _COUNT = re.compile(rf"([{CN_DIGITS}两\d]+)\s*(?:大|个|项|条|方面|类|件|点)")
@@ -196,6 +197,8 @@ class Lister:
             # the most specific list that fits: a heading's own items before its parent's sections
             score = heading_fit + 0.15 * min(inside, 5) + (1.0 if told else 0.0) + (0.5 if key and key[-1] == "#list" else 0.0)
             score += 0.6 * _coverage(query, " ".join(t for t, _c in items)) / max(1, len(items)) ** 0.5
+            if repeated:
+                score += REPEATED_FIT  # every item repeats the word asked (「分哪几个致力提升」): that is the list
             if count is not None:
                 score += 1.0 if len(items) == count else -0.5
             if years:
