@@ -238,6 +238,7 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
     asked_names = [a for r in query.regions for a in region_aliases(r)]
     asked_type = None if number_asked else _answer_type(query.text)
     blank = None if number_asked else cloze(query.text)
+    quoted = quoted_names(query.text)
     for hit in hits[:max_hits]:
         if query.regions and hit.chunk.region not in query.regions and (
                 (hit.chunk.region and hit.sure_metadata) or not any(a in hit.chunk.body for a in asked_names)):
@@ -251,8 +252,9 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
                 continue  # 「实际完成多少」: a target is never the answer
             if number_asked and not _NUMBER.search(search):
                 continue
-            if years and not _about_years(years, search, hit):
-                continue
+            quotes = bool(quoted) and names_quoted(quoted, search)
+            if years and not quotes and not _about_years(years, search, hit):
+                continue  # (a name the question quotes identifies what is asked, whatever year it is filed under)
             if sub_areas and not any(a in search for a in sub_areas):
                 continue  # 「未来科技城…」: only a sentence about that sub-area answers, never the district's figure
             coverage = _topic_coverage(query, search)
@@ -264,7 +266,7 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
                      + (0.2 if years and any(y in search for y in years) else 0.0)
                      + (0.1 if _FIGURE_UNIT.search(search) else 0.0)
                      + (0.0 if asked_type is None else ANSWER_TYPE_FIT if asked_type(search) else -ANSWER_TYPE_FIT)
-                     + _cloze_fit(blank, search))
+                     + _cloze_fit(blank, search) + (QUOTED_FIT if quotes else 0.0))
             if hit.chunk.is_table_row and query.measure == "value" and not _SHARE_WORD.search(query.text):
                 row = _row_line(query, hit.chunk)
                 if row is None or not row[1] or row[1].endswith(("%", "个百分点")):
@@ -272,6 +274,25 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
             scored.append(Sentence(hit, display, score, search, index))
     scored.sort(key=lambda s: -s.score)
     return scored
+
+
+_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,20})[”\"」』》]")
+QUOTED_FIT = 0.5  # a sentence holding a name the question quotes (「“四大攻坚突破”指什么」)
+
+
+def quoted_names(text: str) -> list[str]:
+    """The names a question quotes: 「“三大工程”建设指哪三项」 -> [三大工程]."""
+    return [m.group(1) for m in _QUOTED.finditer(text)]
+
+
+def names_quoted(names: Sequence[str], text: str) -> bool:
+    """Does the text hold one of the quoted names? A name with an ellipsis is a frame: 「始终把……作为」 holds
+    「始终把忠诚作为为政之魂」."""
+    for name in names:
+        parts = [p for p in re.split(r"…+|\.{3,}", name) if p]
+        if parts and re.search("[^。；;]{0,12}?".join(map(re.escape, parts)), text):
+            return True
+    return False
 
 
 def cloze(text: str) -> re.Pattern[str] | None:
@@ -744,9 +765,11 @@ def compose(query: Query, hits: list[Hit], *,
     how = not wants_figure and bool(_ASKS_HOW.search(query.text))
     # 「主要预期目标有哪些」: the sentence opening the targets, then the targets that follow it
     targets = asks_enumeration(query.text) and bool(lexicon().target_intro.search(best.search))
-    filled = (blank := cloze(query.text)) is not None and bool(blank.search(best.search))
+    filled = ((blank := cloze(query.text)) is not None and bool(blank.search(best.search))) or (
+        names_quoted(quoted_names(query.text), best.search) and best.search.count("、") >= 2)
     if (announces_list(best.search) or query.measure == "list" or how or targets) and not filled:
-        # (a sentence that fills the question's blank holds the items itself: 「未来城市样板地、未来科技策源地…」)
+        # (a sentence that fills the question's blank, or names what it quotes with its items, holds the items
+        # itself: 「未来城市样板地、未来科技策源地…」「“三大工程”建设：保障性住房建设、…、城中村改造」)
         shown = {s.display for s in sentences}
         whole = how and not announces_list(best.search)
         for hit, display, search in list_items(best, chunks_after, whole=whole, section_rest=section_rest):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.citations import Numbering
+from rag.answer.extractive import names_quoted, quoted_names
 from rag.index.store import row_documents
 from rag.lexicon import lexicon
 from rag.records import Answer, Chunk, Evidence, Hit, Query
@@ -178,9 +179,9 @@ class Lister:
             told = announced is not None and key == chunk.breadcrumb and len(items) == announced
             repeated = _repeated(query, [t for t, _c in items])
             strong = heading_fit >= 0.5 or (heading_fit >= 0.3 and inside >= 2) or repeated  # the hits sit in its items
-            if not key:
-                strong = repeated  # the document's own parts: its title matches any question about the place, the
-                # word each part repeats (「分哪几个致力提升」: 「一、致力提升技术策源力…」) does not
+            if not key and not repeated:
+                return  # the document's own parts: its title matches any question about the place (and 「哪三项」
+                # any three parts), the word each part repeats (「分哪几个致力提升」: 「一、致力提升技术策源力…」) does not
             if by_cell:
                 strong, heading_fit = True, 1.0  # the question names the cell value every row holds
             if not strong and not (count is not None and len(items) == count) and not told:
@@ -263,6 +264,9 @@ def answer_list(query: Query, hits: Sequence[Hit], lister: Lister) -> Answer | N
     if not candidates or candidates[0].score < MIN_LIST_SCORE:
         return None
     best = candidates[0]
+    quoted = quoted_names(query.text)
+    if quoted and not names_quoted(quoted, best.heading + "\n".join(t for t, _c in best.items)):
+        return None  # 「“三大工程”指哪三项」: a list that does not name it is another three (the sentence naming it answers)
     if "目标" in query.text and sum(bool(re.search(r"\d", t)) for t, _c in best.items) < len(best.items) / 2:
         return None  # 「主要预期目标有哪些」: targets state figures; a list of section headings is not them
     numbering = Numbering()

@@ -5,7 +5,16 @@ reports; no model, no index."""
 
 from __future__ import annotations
 
-from rag.answer.extractive import Sentence, _holds_head, _term_share, cloze, lead_line, pick_sentences
+from rag.answer.extractive import (
+    Sentence,
+    _holds_head,
+    _term_share,
+    cloze,
+    lead_line,
+    names_quoted,
+    pick_sentences,
+    quoted_names,
+)
 from rag.answer.lists import Lister, answer_list
 from rag.answer.status import match_status_question, select_records
 from rag.facts.extract import records_from_row
@@ -118,3 +127,21 @@ def test_the_asked_list_may_be_a_documents_parts_or_any_heading_of_a_top_documen
     answer = answer_list(parse_query("拱墅2022年计划执行情况分成哪几块来写", REGIONS), [Hit(1, 1.0, annex)],
                          Lister([*body, annex]))
     assert answer is not None and "改革创新" in answer.text and "城市面貌" in answer.text
+
+
+def test_a_quoted_name_identifies_what_is_asked_and_a_list_not_naming_it_is_another() -> None:
+    assert names_quoted(quoted_names("福建2026年政府自身建设提出哪几个“始终把……作为”"), "（一）始终把忠诚作为为政之魂。")
+    review = ("一、2024年工作回顾", "(五)全力推进生态文明建设,生态优势持续巩固")
+    passage = _chunk("gz#1", "打好污染防治攻坚战。大力实施城乡生态环保设施补短板、工业固废综合治理、重点河湖污染治理和秸杆综合利用"
+                             "“四大攻坚突破”，新增城镇生活污水处理能力18.92万吨/日。", region="贵州省", crumbs=review,
+                     years=(2024, 2025))
+    query = parse_query("贵州2025年生态环保“四大攻坚突破”指什么", ["贵州省"])
+    picked = pick_sentences(query, [Hit(1, 1.0, passage)])
+    assert picked and "工业固废综合治理" in picked[0].display  # filed under 2024's review, named all the same
+
+    parts = [_chunk(f"jx#{i}", f"工作{i}。", region="江西省", crumbs=(name,), years=(2025,))
+             for i, name in enumerate(["一、2024年工作回顾", "二、2025年工作安排", "附件"])]
+    named = _chunk("jx#9", "13.“三大工程”建设：保障性住房建设、“平急两用”公共基础设施建设、城中村改造。", region="江西省",
+                   crumbs=("附件",), years=(2025,))
+    assert answer_list(parse_query("江西2025年报告里的“三大工程”建设指哪三项", ["江西省"]), [Hit(1, 1.0, named)],
+                       Lister([*parts, named])) is None  # the report's three parts are not the three projects
