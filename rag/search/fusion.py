@@ -150,3 +150,21 @@ def section_matches(measure: str, query_years: Collection[int], breadcrumb: Sequ
         return False
     years, kind = period
     return bool(years & set(query_years)) and kind == ("plan" if measure == "target" else "review")
+
+
+ROW_NAME_CHARS = 4  # characters of the question's words a row's name cell must hold to be the row it names
+
+
+def names_row_and_column(topic: Sequence[str], cells: Sequence[tuple[str, str]]) -> bool:
+    """Does the question name this table row by its indicator and one of its columns? 「实际利用外资完成率」 names
+    the row whose name cell holds 实际利用外资 by its column 目标完成率; 「新增停车泊位完成率」 holds 新增, 停车,
+    泊位 in the name cell. A column word counts only where no cell value holds it (it names a column, not a row)."""
+    names = [v for _h, v in cells if any("\u4e00" <= ch <= "\u9fff" for ch in v)]
+    if not names:
+        return False
+    name = names[0]
+    in_name = [t for t in topic if len(t) >= 2 and t in name]
+    if sum(len(t) for t in in_name) < ROW_NAME_CHARS:
+        return False
+    values = " ".join(v for _h, v in cells)
+    return any(t not in in_name and t not in values and any(t in h.split("·")[-1] for h, _v in cells) for t in topic)

@@ -29,6 +29,7 @@ from rag.search.fusion import (
     SURE_METADATA,
     MetadataBoosts,
     document_votes,
+    names_row_and_column,
     period_matches,
     reciprocal_rank_fusion,
     section_matches,
@@ -98,6 +99,9 @@ class FusionWeights:
     # A passage summing up several years (「这五年…」「年均增长」) loses this for a question about one year's
     # results (rag.search.fusion.sums_up_years); only in reports with sure metadata.
     multi_year: float = 0.25
+    # A table row the question names by its indicator and by one of its columns (「实际利用外资完成率」: the row
+    # 实际利用外资, the column 目标完成率) states exactly what is asked (rag.search.fusion.names_row_and_column).
+    row_column: float = 0.5
     # The documents a question names by sure metadata are searched on their own (`scoped_rankings`) and
     # boosted as sure when one of them has a passage in this many best of a corpus-wide ranking (of each of
     # hybrid's three; a one-ranker mode looks three times as deep).
@@ -370,6 +374,8 @@ class Retriever:
                 fused[i] += w.section_boost * unit
             if w.multi_year and sure and sums_up_years(query.measure, query.years, query.text, chunk.body):
                 fused[i] -= w.multi_year * unit
+            if w.row_column and chunk.search_cells and names_row_and_column(query.topic, chunk.search_cells):
+                fused[i] += w.row_column * unit
             rank = doc_ranks.get(chunk.doc_id)
             if rank is not None:
                 fused[i] += w.title / (w.rrf_k + rank)

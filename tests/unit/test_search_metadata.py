@@ -42,3 +42,16 @@ def test_a_manifest_entry_makes_metadata_sure() -> None:
     listed = document_from_text(raw, doc_id="d", source="d.txt", overrides={"region": "滨江区", "years": [2025]})
     assert plain.metadata_source in ("text", "title")
     assert listed.metadata_source == "manifest"
+
+
+def test_a_row_named_by_its_indicator_and_a_column_is_what_is_asked() -> None:
+    from rag.search.fusion import names_row_and_column
+
+    row = (("序号", "15"), ("指标名称", "实际利用外资(亿美元)"), ("年度目标", "6以上"), ("2022年完成情况·完成", "3.7"),
+           ("2022年完成情况·目标完成率(%)", "62.12%"))
+    assert names_row_and_column(("实际利用外资", "完成率"), row)
+    assert not names_row_and_column(("实际利用外资",), row)  # no column named: the row is one answer among others
+    assert not names_row_and_column(("地区生产总值", "完成率"), row)  # another indicator's row
+    parking = (("序号", "23"), ("指标名称", "新增停车泊位(个)"), ("年度目标", "3500"), ("2022年完成情况·完成", "14539"),
+               ("2022年完成情况·目标完成率(%)", "415.4%"))
+    assert names_row_and_column(("新增", "停车", "泊位", "完成率"), parking)
