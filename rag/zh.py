@@ -22,7 +22,7 @@ from rag.lexicon.places import national_places
 # --- patterns -------------------------------------------------------------------------------------
 HAN = "\u3400-\u9fff"
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")  # a four-digit year anywhere
-YEAR_MENTION = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?=年)")  # 「2021年」: a year written as one
+YEAR_MENTION = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?=[ \u3000]?年)")  # 「2021年」 (a .docx may write 「2024 年」)
 # 「21年」 names 2021; 「长达40年」「近20年来」「30年代」 are spans of time, not years
 TWO_DIGIT_YEAR = re.compile(r"(?<![\d.达近约逾超过满余第每共历经了])([0-4]\d)(?=年(?!来|间|代|之久|以来|前|后|多|左右|的历史))")
 NUMBER = re.compile(r"[+\-−]?\d+(?:\.\d+)?%?")  # a number as a token, with its sign and percent

@@ -141,7 +141,7 @@ def infer_years(text: str, title: str = "") -> list[int]:
     if meeting_year:
         years.add(meeting_year)
         # A work report reviews the year before its session, even under a yearless 「一、工作回顾」.
-        if f"{meeting_year - 1}年" in text[:3000] and re.search("回顾|过去一年|一年来", text[:3000]):
+        if str(meeting_year - 1) in _YEAR.findall(text[:3000]) and re.search("回顾|过去一年|一年来", text[:3000]):
             years.add(meeting_year - 1)
     for line in text.split("\n"):
         line = line.strip()
