@@ -203,7 +203,8 @@ def pos_words(text: str) -> tuple[Word, ...]:
     return tuple(out)
 
 
-def reads_as_place(words: tuple[Word, ...], start: int, end: int, full_name: bool = False) -> bool:
+def reads_as_place(words: tuple[Word, ...], start: int, end: int, full_name: bool = False,
+                   tags: tuple[str, ...] = ("ns",)) -> bool:
     """Does `text[start:end]` read as a place name in its sentence, not as a piece of other words?
 
     The span must start and end on jieba word boundaries (方正 in 西方|正典, 安达 in 卢安达, 东区 in 划分|为|东区
@@ -213,7 +214,7 @@ def reads_as_place(words: tuple[Word, ...], start: int, end: int, full_name: boo
     inside = [w for w in words if start <= w[0] and w[1] <= end]
     if not inside or inside[0][0] != start or inside[-1][1] != end:
         return False
-    return full_name or inside[0][2].startswith("ns")
+    return full_name or inside[0][2].startswith(tags)
 
 
 def plausible_region(name: str) -> bool:

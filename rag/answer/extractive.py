@@ -40,7 +40,7 @@ _ASKS_HOW = re.compile(r"如何|怎么|怎样|措施|举措|安排|打算|做法
 _THRESHOLD = re.compile(r"突破|超过|超|逾|近|约|接近")
 # Words of a question that say which measure of an indicator is asked, not which indicator.
 # A term is one when it ends with one (控制目标, 完成情况): 实际利用外资 names an indicator.
-_MEASURE_WORD = re.compile(r".{0,3}(?:增长|增速|增幅|增长率|目标|计划|预期|实际|完成|情况|更高|更低|更多|更少|最高|最低|对比|变化)")
+_MEASURE_WORD = re.compile(r".{0,3}(?:增长|增速|增幅|增长率|目标|计划|预期|实际|完成|情况|更高|更低|更多|更少|最高|最低|对比|变化|安排)")
 # What kind of thing an open question asks for: a person (「…是谁作的」) or a time (「…于何年开工」).
 _ASKS_PERSON = re.compile(r"谁|何人|哪位|哪一位")
 _ASKS_TIME = re.compile(r"哪一?年|何年|何时|什么时候|什么时间|几月|哪一天|哪天")
@@ -157,6 +157,60 @@ def _holds_head(query: Query, search: str, named_only: bool = False) -> bool:
         return True
     # 「商场超市一年卖了多少货」: the indicator its everyday words stand for (社会消费品零售总额)
     return any(_term_share(w, search) > 0 for group in query.report_words for w in group)
+
+
+_RATE_NAME = re.compile(r"(?:率|比重|比例|占比|强度)$")
+
+
+_ASKS_AT = re.compile(r"(?:是|有|为|达|达到)?(?:多少|几)")
+
+
+def _indicator_run(query: Query) -> list[str]:
+    """The indicator a figure question names, as its last two nouns (a verb may modify them: 出生) before its
+    asking word or its end, past trailing verbs and measure words: 「出生|人口|是多少」, 「森林|覆盖率|是多少」,
+    「常住人口|城镇化率|目标」, 「细颗粒物|浓度|降到多少」; [] for a reworded question (its words are not the
+    text's) or one word."""
+    if query.reworded:
+        return []
+    text = query.text
+    asked = _ASKS_AT.search(text)
+    words = [(text[a:b], tag) for a, b, tag in pos_words(text[: asked.start() if asked else len(text)])]
+    run: list[str] = []
+    for word, tag in reversed(words):
+        measure = _MEASURE_WORD.fullmatch(word) or word in lexicon().question_words
+        if not run and (measure or tag.startswith("v") or tag in ("x", "uj", "ul")):
+            continue  # 「…浓度降到多少」「…城镇化率目标」: the trailing verb or measure word is not the indicator
+        if not tag.startswith(("n", "v")) or tag.startswith("ns") or measure or len(run) == 2 or "报告" in word:
+            break  # (「国务院报告安排多少…」: the report named is not the indicator)
+        run.insert(0, word)
+    return run if len(run) == 2 else []
+
+
+def fits_indicator(query: Query, search: str, table_row: bool = False, context: str = "") -> bool:
+    """Can the sentence state the figure of the indicator asked? Not when
+    - it lacks the indicator's first word, which says what is counted (Chinese names are modifier + head:
+      「茅台酒产量」 is not answered by 「新能源汽车产量」, 「出生人口」 not by 「常住人口」; 「粮食产量」 is by
+      「粮食…总产」);
+    - the question counts in a unit the sentence never counts in (「多少吨」 -> no 「…吨」);
+    - a rate is asked (覆盖率, 比重) and the sentence states no percentage, or a count is asked and the sentence names
+      the indicator only inside a rate's name (「常住人口」 in 「常住人口城镇化率」) with no other figure for it.
+    (`table_row`: a row's units are in its headers, not beside its figures; `context`: the passage the sentence
+    is in, which may name the indicator once for several sentences: 「…全年增长4.8%、总量达5.3万亿元」.)"""
+    run = _indicator_run(query)
+    if run and _term_share(run[0], context or search) == 0:
+        return False
+    unit = _asked_unit(query.text)
+    if unit and unit != "个" and not table_row and not re.search(rf"\d\s*(?:[十百千万亿]+)?{re.escape(unit)}", search):
+        return False
+    name = "".join(run) if run else (max(reversed(query.topic), key=len) if query.topic else "")
+    if name and _RATE_NAME.search(name) and query.measure != "growth" and not any(
+            not _GROWTH_WORD.search(search[max(0, m.start() - 6) : m.start()]) for m in _PERCENT.finditer(search)):
+        return False  # 「森林覆盖率」: a level in %, not 「林草产业产值年均增长超10%」
+    if name and not _RATE_NAME.search(name) and query.measure != "growth" and name in search:
+        spots = [m.end() for m in re.finditer(re.escape(name), search)]
+        if all(re.match(f"[{HAN}]{{0,4}}(?:率|比重|占比)", search[i:]) for i in spots) and not _ABSOLUTE.search(search):
+            return False
+    return True
 
 
 def _in_target_list(search: str, chunk: Chunk) -> bool:
@@ -369,6 +423,16 @@ def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sent
         return []
     if not veto and number_asked and not _holds_head(query, best.search):
         return []  # a part of a question (「…和城镇登记失业率分别是多少」) answered only by a sentence on its own indicator
+    if number_asked and not fits_indicator(query, best.search, best.hit.chunk.is_table_row, best.hit.chunk.body):
+        # another indicator's figure (「茅台酒产量」 -> 「新能源汽车产量突破25万辆」): the best candidate that can state
+        # the one asked, else decline
+        fitting = [s for s in scored[1:SEMANTIC_RESCUE] if s.score >= evidence - PICK_BAND
+                   and fits_indicator(query, s.search, s.hit.chunk.is_table_row, s.hit.chunk.body)]
+        if not fitting:
+            return []
+        best = fitting[0]
+        scored = [best] + [s for s in scored
+                           if s is not best and fits_indicator(query, s.search, s.hit.chunk.is_table_row, s.hit.chunk.body)]
     if (veto and number_asked and semantic is not None and not query.parts and query.measure != "target"
             and _topic_coverage(query, best.search) < MIN_COVERAGE_ALONE
             and (not _holds_head(query, best.search, named_only=True)

@@ -91,6 +91,9 @@ def _real_mention(words: tuple[Word, ...], text: str, mention) -> bool:
     if reads_as_place(words, mention.start, mention.end,
                       full_name=any(p.name == mention.text and p.short != p.name for p in mention.places)):
         return True
+    if any(p.level in ("province", "city") for p in mention.places) and reads_as_place(
+            words, mention.start, mention.end, tags=("ns", "nrt")):
+        return True  # 「拉萨2025年…」: jieba tags a city it transliterates (拉萨) nrt; a whole word that is a city is one
     if any(w[0] == mention.start and w[1] > mention.end and w[2].startswith("ns") for w in words):
         return True  # 「杭州市区」: one place word that begins with the name
     for place in mention.places:  # 「杭州城区」: jieba cuts 杭州|城区, the short name is the place

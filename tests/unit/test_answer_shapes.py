@@ -10,6 +10,7 @@ from rag.answer.extractive import (
     _holds_head,
     _term_share,
     cloze,
+    fits_indicator,
     lead_line,
     names_quoted,
     pick_sentences,
@@ -145,3 +146,26 @@ def test_a_quoted_name_identifies_what_is_asked_and_a_list_not_naming_it_is_anot
                    crumbs=("附件",), years=(2025,))
     assert answer_list(parse_query("江西2025年报告里的“三大工程”建设指哪三项", ["江西省"]), [Hit(1, 1.0, named)],
                        Lister([*parts, named])) is None  # the report's three parts are not the three projects
+
+
+def test_another_indicators_figure_is_not_the_answer() -> None:
+    """Held-out questions the reports do not answer, once answered with a neighbouring indicator's figure."""
+    cases = [
+        ("贵州2025年茅台酒产量是多少吨？", "新能源汽车产量突破25万辆。"),  # what is counted differs (and the unit)
+        ("辽宁2025年出生人口是多少？", "去年常住人口省际净流入4.5万人。"),
+        ("四川2025年森林覆盖率是多少？", "加强“天府森林四库”建设,林草产业产值年均增长超10%。"),  # a growth, not a level
+        ("广东2025年末常住人口一共有多少？", "全省常住人口城镇化率提高到76.58%、居各省区首位。"),  # a rate's name
+    ]
+    regions = ["贵州省", "辽宁省", "四川省", "广东省"]
+    for question, sentence in cases:
+        assert not fits_indicator(parse_query(question, regions), sentence), question
+    assert fits_indicator(parse_query("贵州2026年常住人口城镇化率目标", regions), "常住人口城镇化率达59%左右。")
+    assert fits_indicator(parse_query("吉林2025年粮食总产量是多少", ["吉林省"]), "粮食总产达到857.5亿斤。")
+    assert fits_indicator(parse_query("2025年国务院政府工作报告赤字率安排是多少", []),
+                          "今年赤字率拟按4%左右安排、比上年提高1个百分点,赤字规模5.66万亿元。")
+
+
+def test_a_city_jieba_reads_as_a_transliterated_name_is_still_a_place() -> None:
+    query = parse_query("拉萨2025年接待游客多少人次？", ["西藏自治区", "海南省"])
+    assert query.unknown_places == frozenset({"拉萨"})
+    assert not parse_query("卢安达的首都是哪里", ["西藏自治区"]).places
