@@ -184,8 +184,8 @@ class QueryParser:
         # what the question is about, in the words a report would use (the search keeps the user's words too)
         about = terms if reworded == text else tuple(dict.fromkeys(
             t for t in tokenize(reworded) if t not in lex.question_words and not t.isdigit()))
-        topic = tuple(t for t in about if len(t) >= 2 and not _is_place_or_year(t, aliases)
-                      and not lex.question_word_pattern.fullmatch(t))
+        topic = tuple(t for t in about if (len(t) >= 2 or t in _single_nouns(reworded or text))
+                      and not _is_place_or_year(t, aliases) and not lex.question_word_pattern.fullmatch(t))
         query = Query(
             raw=question,
             text=text,
@@ -201,6 +201,17 @@ class QueryParser:
             measure=measure_asked(reworded),  # 「经济盘子过两千亿了没有」 asks for 地区生产总值
         )
         return query
+
+
+# Characters that are nouns to jieba but count or date things (多少人, 几年, 多少钱), never what is asked about.
+_COUNTING_NOUNS = frozenset("人年月日天元钱家个次户亩斤吨岁")
+
+
+def _single_nouns(text: str) -> frozenset[str]:
+    """One-character nouns the question asks about (「挖出来多少煤」「输出去了多少度电」): the only word for what it
+    asks, in an everyday question."""
+    return frozenset(text[a:b] for a, b, tag in pos_words(text)
+                     if b - a == 1 and tag == "n" and text[a:b] not in _COUNTING_NOUNS)
 
 
 # 「2024年国务院政府工作报告…」「国务院2024年报告…」「新疆2026年报告中…」: the year names a report, not the

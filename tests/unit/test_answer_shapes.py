@@ -169,3 +169,10 @@ def test_a_city_jieba_reads_as_a_transliterated_name_is_still_a_place() -> None:
     query = parse_query("拉萨2025年接待游客多少人次？", ["西藏自治区", "海南省"])
     assert query.unknown_places == frozenset({"拉萨"})
     assert not parse_query("卢安达的首都是哪里", ["西藏自治区"]).places
+
+
+def test_an_everyday_question_keeps_its_one_character_noun_and_drops_its_fillers() -> None:
+    assert "煤" in parse_query("内蒙古2024年一年从地底下挖出来多少煤？", ["内蒙古自治区"]).topic
+    assert "电" in parse_query("陕西2024年往外省输出去了多少度电？", ["陕西省"]).topic
+    assert parse_query("滨江2021年新增多少人", REGIONS).topic == ("新增",)  # 人 counts, it is not asked about
+    assert not {"一年", "那些", "到底"} & set(parse_query("上海2025年那些颗粒一年到底有多少", ["上海市"]).topic)
