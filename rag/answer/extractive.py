@@ -568,7 +568,7 @@ def _term_hits(query: Query, clause: str) -> int:
                or _term_share(t, clause) >= GAPPED_TERM)
 
 
-_ASKED_UNIT = re.compile(rf"(?:多少|几)\s*({UNIT}|亿斤|万斤|公斤|斤|千克|公尺|米|岁|天|小时)")
+_ASKED_UNIT = re.compile(rf"(?:多少|几)\s*({UNIT}|亿斤|万斤|公斤|斤|千克|公尺|米|岁|天|小时|[对件辆台座所户套张条项名位架艘头只])")
 
 
 def _asked_unit(text: str) -> str:

@@ -141,7 +141,9 @@ def infer_years(text: str, title: str = "") -> list[int]:
     if meeting_year:
         years.add(meeting_year)
         # A work report reviews the year before its session, even under a yearless 「一、工作回顾」.
-        if str(meeting_year - 1) in _YEAR.findall(text[:3000]) and re.search("回顾|过去一年|一年来", text[:3000]):
+        # (the year may first be named deep into it: 甘肃's 2026 report opens on the five years, 「刚刚过去的2025年」
+        # comes 7,000 characters in)
+        if str(meeting_year - 1) in _YEAR.findall(text) and re.search("回顾|过去一年|一年来", text[:3000]):
             years.add(meeting_year - 1)
     for line in text.split("\n"):
         line = line.strip()
