@@ -42,16 +42,15 @@ def test_answer_accuracy_on_the_seed_eval(answers) -> None:
     judged = [judge_answer(q, answers[q.id]) for q in QUESTIONS]
     answerable = [j for j in judged if not j.question.must_decline]
     declining = [j for j in judged if j.question.must_decline]
-    # Measured 0.928 / 1.000 on the seeds (issue 15; before: 0.617 / 0.857, then 0.864 / 0.929, 0.911 / 1.000);
-    # these floors catch a regression.
-    assert sum(j.correct for j in answerable) / len(answerable) >= 0.90
-    assert sum(j.correct for j in declining) / len(declining) >= 0.9
+    # Measured 0.992 / 1.000 on the seeds, every kind >= 0.94 (issue 15; before: 0.617 / 0.857, then 0.864 / 0.929,
+    # 0.911 / 1.000, 0.928 / 1.000); these floors are the issue's and catch a regression.
+    assert sum(j.correct for j in answerable) / len(answerable) >= 0.95
+    assert sum(j.correct for j in declining) / len(declining) >= 0.95
     by_kind = {}
     for j in judged:
         by_kind.setdefault(j.question.kind, []).append(j.correct)
-    for kind in ("number", "table_cell", "measure", "multi_part", "compare", "policy", "place_honesty", "ambiguous",
-                 "trad_source"):
-        assert sum(by_kind[kind]) / len(by_kind[kind]) >= 0.9, kind
+    for kind, results in by_kind.items():
+        assert sum(results) / len(results) >= 0.9, kind
 
 
 def test_the_answer_leads_with_the_figure_asked(engine) -> None:

@@ -14,10 +14,11 @@ QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 # (see eval/reports/latest.md): a change that loses retrieval quality fails here.
 # Raised with the in-scope rankers and the query-adaptive lexical weight (issue 14): measured hit@1 0.828,
 # hit@5 0.993, MRR@10 0.894 on these kinds; then with report parts read right (「计划执行情况」 reviews its
-# year): 0.866 / 0.993 / 0.918; unanswerable declined 1.000 (rag eval, eval/reports/latest.md).
-HYBRID_HIT1_FLOOR = 0.84
-HYBRID_HIT5_FLOOR = 0.97
-HYBRID_MRR10_FLOOR = 0.89
+# year): 0.866 / 0.993 / 0.918; then with rows named by indicator and column (「…完成率」) and everyday words
+# reworded: 0.903 / 0.993 / 0.942; unanswerable declined 1.000 (rag eval, eval/reports/latest.md).
+HYBRID_HIT1_FLOOR = 0.88
+HYBRID_HIT5_FLOOR = 0.98
+HYBRID_MRR10_FLOOR = 0.92
 UNANSWERABLE_DECLINED_FLOOR = 0.90
 # The retrieval floors are measured on the first nine kinds; the answer-oriented kinds added later
 # (paraphrase, multi_part, compare, …) are measured by the answer evaluation.
