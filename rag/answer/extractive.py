@@ -163,6 +163,7 @@ def _holds_head(query: Query, search: str, named_only: bool = False) -> bool:
 _RATE_NAME = re.compile(r"(?:率|比重|比例|占比|强度)$")
 
 
+_COUNTED = re.compile(rf"\d\s*[十百千万亿]*(?![年月日号时])[{HAN}]")  # a figure counted in words: 「25万辆」「6148件」
 _ASKS_AT = re.compile(r"(?:是|有|为|达|达到)?(?:多少|几)")
 
 
@@ -176,15 +177,24 @@ def _indicator_run(query: Query) -> list[str]:
     text = query.text
     asked = _ASKS_AT.search(text)
     words = [(text[a:b], tag) for a, b, tag in pos_words(text[: asked.start() if asked else len(text)])]
-    run: list[str] = []
+    run: list[tuple[str, str]] = []
+    before = ""  # the tag of the word before the run
     for word, tag in reversed(words):
         measure = _MEASURE_WORD.fullmatch(word) or word in lexicon().question_words
         if not run and (measure or tag.startswith("v") or tag in ("x", "uj", "ul")):
             continue  # 「…浓度降到多少」「…城镇化率目标」: the trailing verb or measure word is not the indicator
-        if not tag.startswith(("n", "v")) or tag.startswith("ns") or measure or len(run) == 2 or "报告" in word:
-            break  # (「国务院报告安排多少…」: the report named is not the indicator)
-        run.insert(0, word)
-    return run if len(run) == 2 else []
+        if not tag.startswith(("n", "v")) or tag.startswith("ns") or measure or len(run) == 2 or "报告" in word \
+                or len(word) < 2 or (not run and not tag.startswith("n")):
+            before = tag
+            break  # (「国务院报告安排多少…」: the report named is not the indicator; the head is a noun of 2+)
+        run.insert(0, (word, tag))
+    if len(run) != 2:
+        return []
+    # a verb modifies the head only right after the place and year (「辽宁2025年出生人口」): elsewhere it is the
+    # question's own verb (「…对5000Hz以下的声音进行频率分析」)
+    if run[0][1].startswith("v") and not (before.startswith(("m", "ns")) or len(words) == 2):
+        return []
+    return [word for word, _tag in run]
 
 
 def fits_indicator(query: Query, search: str, table_row: bool = False, context: str = "") -> bool:
@@ -201,8 +211,9 @@ def fits_indicator(query: Query, search: str, table_row: bool = False, context: 
     if run and _term_share(run[0], context or search) == 0:
         return False
     unit = _asked_unit(query.text)
-    if unit and unit != "个" and not table_row and not re.search(rf"\d\s*(?:[十百千万亿]+)?{re.escape(unit)}", search):
-        return False
+    if unit and unit != "个" and not table_row and _COUNTED.search(search) and not re.search(
+            rf"\d\s*(?:[十百千万亿]+)?{re.escape(unit)}", search):
+        return False  # (a sentence counting nothing in words — 「2,790,060」, 「三天三夜」 — is not judged by unit)
     name = "".join(run) if run else (max(reversed(query.topic), key=len) if query.topic else "")
     if name and _RATE_NAME.search(name) and query.measure != "growth" and not any(
             not _GROWTH_WORD.search(search[max(0, m.start() - 6) : m.start()]) for m in _PERCENT.finditer(search)):
@@ -331,7 +342,9 @@ def candidates(query: Query, hits: list[Hit], *, max_hits: int = 8) -> list[Sent
     return scored
 
 
-_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,20})[”\"」』》]")
+# A name in quotes (“三大工程”, 「始终把……作为」): short, no clause inside — a quoted sentence (DRCD's
+# 「城中人自相食，百姓十死其八…」) is context, and a book title 《…》 is a subject, not the thing asked for.
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』，,。；;]{2,10})[”\"」』]")
 QUOTED_FIT = 0.5  # a sentence holding a name the question quotes (「“四大攻坚突破”指什么」)
 
 
@@ -572,9 +585,12 @@ _ASKED_UNIT = re.compile(rf"(?:多少|几)\s*({UNIT}|亿斤|万斤|公斤|斤|�
 
 
 def _asked_unit(text: str) -> str:
-    """The unit a question counts in: 「多少斤」 -> 斤, 「多少亿元」 -> 亿元; "" when it names none."""
+    """The unit a question counts in: 「多少斤」 -> 斤, 「多少亿元」 -> 亿元; "" when it names none (「第几位」 asks
+    for a rank, 「20几所高校」 is a number the question states)."""
     match = _ASKED_UNIT.search(text)
-    return match.group(1) if match else ""
+    if match is None or re.search(r"(?:第|\d)\s*$", text[: match.start()]):
+        return ""
+    return match.group(1)
 
 
 def lead_line(query: Query, sentence: Sentence) -> Lead | None:
