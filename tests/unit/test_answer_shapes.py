@@ -38,6 +38,8 @@ def test_everyday_words_are_read_in_report_words_and_report_wording_is_left_alon
     reworded, groups = lex.in_report_words("余杭2021年商场超市一年卖了多少货")
     assert "社会消费品零售总额" in reworded and groups[0][0] == "社会消费品零售总额"
     assert "多少" in reworded  # the question word stays: the reworded question still asks for a figure
+    assert "新能源汽车" in lex.in_report_words("重庆2024年造了多少辆充电就能跑的车")[0]
+    assert "高速公路" in lex.in_report_words("广西到2024年底高速修了多少公里")[0]
     for literal in ("浙江省2025年地区生产总值是多少", "2024年财政赤字率是多少", "拱墅2023年要大力发展哪些产业",
                     "四川省2025年外商投资企业有多少家", "2025年农村人居环境整治提升",
                     # encyclopedic questions (DRCD) an early version reworded: 一种地形 is no 种地, 中国企业 no 国企
