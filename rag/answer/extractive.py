@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from rag.answer.citations import Numbering
 from rag.lexicon import lexicon
@@ -168,13 +169,16 @@ _ASKS_AT = re.compile(r"(?:是|有|为|达|达到)?(?:多少|几)")
 
 
 def _indicator_run(query: Query) -> list[str]:
+    """The indicator the question names by its own words ([] for a reworded question: `_indicator_words`)."""
+    return list(_indicator_words(query.text)) if not query.reworded else []
+
+
+@lru_cache(maxsize=1024)
+def _indicator_words(text: str) -> tuple[str, ...]:
     """The indicator a figure question names, as its last two nouns (a verb may modify them: 出生) before its
     asking word or its end, past trailing verbs and measure words: 「出生|人口|是多少」, 「森林|覆盖率|是多少」,
-    「常住人口|城镇化率|目标」, 「细颗粒物|浓度|降到多少」; [] for a reworded question (its words are not the
-    text's) or one word."""
-    if query.reworded:
-        return []
-    text = query.text
+    「常住人口|城镇化率|目标」, 「细颗粒物|浓度|降到多少」; () for one word. Tagged once per question: every
+    candidate sentence is checked against it."""
     asked = _ASKS_AT.search(text)
     words = [(text[a:b], tag) for a, b, tag in pos_words(text[: asked.start() if asked else len(text)])]
     run: list[tuple[str, str]] = []
@@ -189,12 +193,12 @@ def _indicator_run(query: Query) -> list[str]:
             break  # (「国务院报告安排多少…」: the report named is not the indicator; the head is a noun of 2+)
         run.insert(0, (word, tag))
     if len(run) != 2:
-        return []
+        return ()
     # a verb modifies the head only right after the place and year (「辽宁2025年出生人口」): elsewhere it is the
     # question's own verb (「…对5000Hz以下的声音进行频率分析」)
     if run[0][1].startswith("v") and not (before.startswith(("m", "ns")) or len(words) == 2):
-        return []
-    return [word for word, _tag in run]
+        return ()
+    return tuple(word for word, _tag in run)
 
 
 def fits_indicator(query: Query, search: str, table_row: bool = False, context: str = "") -> bool:

@@ -184,7 +184,9 @@ class QueryParser:
         # what the question is about, in the words a report would use (the search keeps the user's words too)
         about = terms if reworded == text else tuple(dict.fromkeys(
             t for t in tokenize(reworded) if t not in lex.question_words and not t.isdigit()))
-        topic = tuple(t for t in about if (len(t) >= 2 or t in _single_nouns(reworded or text))
+        singles = [t for t in about if len(t) == 1 and t not in _COUNTING_NOUNS and re.fullmatch(f"[{HAN}]", t)]
+        nouns = _single_nouns(reworded or text) if singles else frozenset()  # the tagger only when there is one
+        topic = tuple(t for t in about if (len(t) >= 2 or t in nouns)
                       and not _is_place_or_year(t, aliases) and not lex.question_word_pattern.fullmatch(t))
         query = Query(
             raw=question,
