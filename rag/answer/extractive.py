@@ -441,16 +441,18 @@ def pick_sentences(query: Query, hits: list[Hit], *, max_hits: int = 8, max_sent
         return []
     if not veto and number_asked and not _holds_head(query, best.search):
         return []  # a part of a question (「…和城镇登记失业率分别是多少」) answered only by a sentence on its own indicator
-    if number_asked and not fits_indicator(query, best.search, best.hit.chunk.is_table_row, best.hit.chunk.body):
+    def fits(sentence: Sentence) -> bool:
+        return fits_indicator(query, sentence.search, sentence.hit.chunk.is_table_row, sentence.hit.chunk.body)
+
+    if number_asked and not fits(best):
         # another indicator's figure (「茅台酒产量」 -> 「新能源汽车产量突破25万辆」): the best candidate that can state
         # the one asked, else decline
-        fitting = [s for s in scored[1:SEMANTIC_RESCUE] if s.score >= evidence - PICK_BAND
-                   and fits_indicator(query, s.search, s.hit.chunk.is_table_row, s.hit.chunk.body)]
-        if not fitting:
+        fitting = [(i, s) for i, s in enumerate(scored) if i and fits(s)]
+        near = [s for i, s in fitting if i < SEMANTIC_RESCUE and s.score >= evidence - PICK_BAND]
+        if not near:
             return []
-        best = fitting[0]
-        scored = [best] + [s for s in scored
-                           if s is not best and fits_indicator(query, s.search, s.hit.chunk.is_table_row, s.hit.chunk.body)]
+        best = near[0]
+        scored = [best] + [s for _i, s in fitting if s is not best]
     if (veto and number_asked and semantic is not None and not query.parts and query.measure != "target"
             and _topic_coverage(query, best.search) < MIN_COVERAGE_ALONE
             and (not _holds_head(query, best.search, named_only=True)

@@ -86,10 +86,15 @@ _GENERIC = re.compile(r"^(?:方面|工作|几个|措施|举措|做法|安排|打
 _MEASURES = re.compile(r"如何|怎么|怎样|措施|举措|做法|(?:什么|哪些)(?:打算|安排)")
 
 
+def _specific_topic(query: Query) -> list[str]:
+    """The question's words less the generic ones (方面, 措施, 哪几块 …): what it asks a list about."""
+    return [t for t in query.topic if not _GENERIC.match(t) and not _ENUMERATION.search(t)]
+
+
 def _specific_fit(query: Query, text: str) -> float:
-    """Share of the question's specific topic (its words less the generic ones) a list's heading and items
-    hold; 1.0 when the question names nothing specific."""
-    topic = [t for t in query.topic if not _GENERIC.match(t) and not _ENUMERATION.search(t)]
+    """Share of the question's specific topic a list's heading and items hold; 1.0 when the question names
+    nothing specific."""
+    topic = _specific_topic(query)
     return _topic_share(topic, text) if topic else 1.0
 
 
@@ -224,7 +229,7 @@ class Lister:
             announced = asked_count(chunk.body) if intro else None
             for key, items in groups:
                 consider(chunk, key, items, announced)
-        specific = [t for t in query.topic if not _GENERIC.match(t) and not _ENUMERATION.search(t)]
+        specific = _specific_topic(query)
         # 「计划执行情况分成哪几块」: a heading of a top document that names what is asked, although no hit sits
         # under it (the hits matched the annex table 「主要指标执行情况表」 instead)
         for doc_id in list(dict.fromkeys(h.chunk.doc_id for h in top_hits))[:HEADING_DOCS]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.lexicon import lexicon
 from rag.records import Chunk
-from rag.zh import years_in
+from rag.zh import HAN, years_in
 
 Ranking = Sequence[tuple[int, float]]  # (row, score), best first
 
@@ -159,7 +160,7 @@ def names_row_and_column(topic: Sequence[str], cells: Sequence[tuple[str, str]])
     """Does the question name this table row by its indicator and one of its columns? 「实际利用外资完成率」 names
     the row whose name cell holds 实际利用外资 by its column 目标完成率; 「新增停车泊位完成率」 holds 新增, 停车,
     泊位 in the name cell. A column word counts only where no cell value holds it (it names a column, not a row)."""
-    names = [v for _h, v in cells if any("\u4e00" <= ch <= "\u9fff" for ch in v)]
+    names = [v for _h, v in cells if re.search(f"[{HAN}]", v)]
     if not names:
         return False
     name = names[0]
